@@ -1,0 +1,258 @@
+"""Reference data: districts, populations, streets and every name or code exports still carry.
+
+One question answered here: "which district (and street) is this?". Names are matched after
+normalisation (full-width → half-width, spaces dropped), so "白下 区" and "白下区" agree. A 江北新区
+name or code resolves only through its street; without one it is unresolvable by design.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
+CITY_CODE = "320100"
+BY_STREET = "by_street"
+
+
+class ReferenceDataError(ValueError):
+    """A reference file is malformed; the message names the file, row and key."""
+
+
+def normalise_text(value: str | None) -> str:
+    """Full-width to half-width (NFKC), drop every kind of whitespace."""
+    if value is None:
+        return ""
+    return "".join(unicodedata.normalize("NFKC", str(value)).split())
+
+
+def _street_key(name: str) -> str:
+    """Street names appear with and without their 街道/镇 suffix."""
+    key = normalise_text(name)
+    for suffix in ("街道办事处", "街道", "镇"):
+        if key.endswith(suffix) and len(key) > len(suffix) + 1:
+            return key[: -len(suffix)]
+    return key
+
+
+@dataclass(frozen=True)
+class District:
+    code: str
+    name_zh: str
+    name_en: str
+    short_zh: str
+    area_km2: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class Street:
+    district_code: str
+    street_code: str
+    name: str
+    kind: str
+    jiangbei: bool
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where a row belongs. `how` says which rule placed it (name, old_name, jiangbei_street, …)."""
+
+    district_code: str | None
+    street_code: str | None
+    how: str
+
+
+class Reference:
+    def __init__(self, directory: Path = REFERENCE_DIR):
+        self.directory = Path(directory)
+        manifest_path = self.directory / "reference.yaml"
+        try:
+            manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ReferenceDataError(f"{manifest_path}: reference manifest is missing") from exc
+        for key in ("version", "city", "files"):
+            if key not in manifest:
+                raise ReferenceDataError(f"{manifest_path}: key '{key}' is missing")
+        self.version: str = str(manifest["version"])
+        self.city_code: str = str(manifest["city"]["code"])
+        self.city_name_zh: str = manifest["city"]["name_zh"]
+        files = manifest["files"]
+        self._load_districts(self._read(files, "districts"))
+        self._load_populations(self._read(files, "populations"))
+        self._load_streets(self._read(files, "streets"))
+        self._load_district_aliases(self._read(files, "district_aliases"))
+        self._load_street_aliases(self._read(files, "street_aliases"))
+
+    # ---- loading and validation -------------------------------------------------------------
+    def _read(self, files: dict, key: str) -> tuple[Path, list[dict]]:
+        if key not in files:
+            raise ReferenceDataError(f"{self.directory / 'reference.yaml'}: files.{key} is missing")
+        path = self.directory / files[key]
+        if not path.exists():
+            raise ReferenceDataError(f"{path}: file named in reference.yaml does not exist")
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        return path, frame.to_dicts()
+
+    @staticmethod
+    def _need(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
+        if rows and (missing := [c for c in columns if c not in rows[0]]):
+            raise ReferenceDataError(f"{path}: missing column(s) {', '.join(missing)}")
+
+    def _load_districts(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("code", "name_zh", "name_en", "short_zh", "area_km2", "kind"))
+        self.districts: dict[str, District] = {}
+        for line, row in enumerate(rows, start=2):
+            code = (row["code"] or "").strip()
+            if not (len(code) == 6 and code.isdigit() and code.startswith("3201")):
+                raise ReferenceDataError(f"{path}, row {line}, column code: '{code}' is not a Nanjing GB/T 2260 code")
+            if code in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column code: duplicate code {code}")
+            try:
+                area = float(row["area_km2"])
+            except (TypeError, ValueError) as exc:
+                raise ReferenceDataError(f"{path}, row {line}, column area_km2: not a number") from exc
+            self.districts[code] = District(code, row["name_zh"], row["name_en"], row["short_zh"], area, row["kind"])
+        if len(self.districts) != 11:
+            raise ReferenceDataError(f"{path}: expected the 11 districts of Nanjing, found {len(self.districts)}")
+
+    def _load_populations(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("code", "year", "population"))
+        self._populations: dict[str, dict[int, int]] = {}
+        for line, row in enumerate(rows, start=2):
+            code = row["code"]
+            if code not in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column code: unknown district {code}")
+            try:
+                year, population = int(row["year"]), int(row["population"])
+            except (TypeError, ValueError) as exc:
+                raise ReferenceDataError(f"{path}, row {line}: year and population must be integers") from exc
+            if population <= 0:
+                raise ReferenceDataError(f"{path}, row {line}, column population: must be positive")
+            self._populations.setdefault(code, {})[year] = population
+        if missing := sorted(set(self.districts) - set(self._populations)):
+            raise ReferenceDataError(f"{path}: no population for district(s) {', '.join(missing)}")
+
+    def _load_streets(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("district_code", "street_code", "name", "kind", "jiangbei"))
+        self.streets: dict[str, Street] = {}
+        self._street_by_key: dict[str, list[Street]] = {}
+        for line, row in enumerate(rows, start=2):
+            if row["district_code"] not in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column district_code: unknown district {row['district_code']}")
+            code = row["street_code"]
+            if not (len(code) == 12 and code.isdigit()):
+                raise ReferenceDataError(f"{path}, row {line}, column street_code: '{code}' is not a 12-digit code")
+            if code in self.streets:
+                raise ReferenceDataError(f"{path}, row {line}, column street_code: duplicate {code}")
+            if row["jiangbei"] not in ("true", "false"):
+                raise ReferenceDataError(f"{path}, row {line}, column jiangbei: must be true or false")
+            street = Street(row["district_code"], code, row["name"], row["kind"], row["jiangbei"] == "true")
+            self.streets[code] = street
+            self._street_by_key.setdefault(_street_key(street.name), []).append(street)
+        if missing := sorted(set(self.districts) - {s.district_code for s in self.streets.values()}):
+            raise ReferenceDataError(f"{path}: no streets for district(s) {', '.join(missing)}")
+
+    def _load_district_aliases(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("alias", "resolves_to", "kind"))
+        self.district_aliases: dict[str, tuple[str, str]] = {}
+        for line, row in enumerate(rows, start=2):
+            key = normalise_text(row["alias"])
+            target = row["resolves_to"]
+            if target != BY_STREET and target not in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column resolves_to: unknown district {target}")
+            if key in self.district_aliases and self.district_aliases[key][0] != target:
+                raise ReferenceDataError(f"{path}, row {line}, column alias: '{row['alias']}' already maps elsewhere")
+            self.district_aliases[key] = (target, row["kind"])
+        for code, district in self.districts.items():
+            self.district_aliases.setdefault(code, (code, "code"))
+            self.district_aliases.setdefault(normalise_text(district.name_zh), (code, "name"))
+
+    def _load_street_aliases(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("alias", "street_code"))
+        self.street_aliases: dict[str, str] = {}
+        for line, row in enumerate(rows, start=2):
+            target = row["street_code"]
+            ok = target in self.streets or (target.startswith("district:") and target[9:] in self.districts)
+            if not ok:
+                raise ReferenceDataError(f"{path}, row {line}, column street_code: unknown target {target}")
+            self.street_aliases[_street_key(row["alias"])] = target
+
+    # ---- questions --------------------------------------------------------------------------
+    @property
+    def district_codes(self) -> list[str]:
+        return sorted(self.districts)
+
+    def name(self, code: str) -> str:
+        if code == self.city_code:
+            return self.city_name_zh
+        return self.districts[code].name_zh
+
+    def population(self, code: str, year: int) -> tuple[int, int]:
+        """(population, year of the figure): the latest figure not after `year`, else the earliest."""
+        by_year = self._populations[code]
+        eligible = [y for y in by_year if y <= year]
+        chosen = max(eligible) if eligible else min(by_year)
+        return by_year[chosen], chosen
+
+    def city_population(self, year: int) -> int:
+        return sum(self.population(code, year)[0] for code in self.districts)
+
+    def streets_of(self, district_code: str) -> list[Street]:
+        return [s for s in self.streets.values() if s.district_code == district_code]
+
+    def resolve_street(self, street: str | None, district_code: str | None = None) -> Street | None:
+        """A street by name (with or without 街道/镇) or 12-digit code, within a district when known."""
+        key = _street_key(street or "")
+        if not key:
+            return None
+        if key in self.streets:
+            return self.streets[key]
+        alias = self.street_aliases.get(key)
+        if alias and not alias.startswith("district:"):
+            return self.streets[alias]
+        candidates = self._street_by_key.get(key, [])
+        if district_code:
+            candidates = [s for s in candidates if s.district_code == district_code] or candidates
+        return candidates[0] if len(candidates) == 1 else None
+
+    def resolve(self, district: str | None, street: str | None = None) -> Resolution:
+        """Which district a row belongs to, from its district column (name, old name, code, typo) and street."""
+        key = normalise_text(district)
+        target, how = self.district_aliases.get(key, (None, "unknown"))
+        if target == BY_STREET or (target is None and not key):
+            found = self.resolve_street(street)
+            if found is not None:
+                return Resolution(found.district_code, found.street_code, "jiangbei_street" if target else "street_only")
+            alias = self.street_aliases.get(_street_key(street or ""), "")
+            if alias.startswith("district:") and target is None:
+                return Resolution(alias[9:], None, "street_only")
+            return Resolution(None, None, "jiangbei_without_street" if target else "blank")
+        if target is None:
+            return Resolution(None, None, "unknown")
+        found = self.resolve_street(street, target)
+        street_code = found.street_code if found is not None and found.district_code == target else None
+        return Resolution(target, street_code, how)
+
+    def lookup_frame(self) -> pl.DataFrame:
+        """Every (district text, street text) pair the reference knows, for vectorised joins."""
+        rows = [
+            {"district_key": key, "resolves_to": target, "how": how}
+            for key, (target, how) in sorted(self.district_aliases.items())
+        ]
+        return pl.DataFrame(rows)
+
+
+@lru_cache(maxsize=4)
+def load_reference(directory: str | None = None) -> Reference:
+    return Reference(Path(directory) if directory else REFERENCE_DIR)

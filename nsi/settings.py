@@ -1,0 +1,45 @@
+"""Where things live. Everything hangs off one data directory, `NSI_DATA_DIR` (default ./data)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from nsi.sample.sources import Month
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("NSI_DATA_DIR", "data")).resolve()
+
+
+def raw_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "raw"
+
+
+def archive_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "archive"
+
+
+def warehouse_path(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "warehouse" / "nsi.duckdb"
+
+
+def out_dir(month: Month, root: Path | None = None) -> Path:
+    return (root or data_dir()) / "out" / month.key
+
+
+class MonthError(ValueError):
+    pass
+
+
+def parse_month(text: str) -> Month:
+    """'YYYY-MM' → Month, with a plain message for anything else."""
+    parts = text.strip().split("-")
+    if len(parts) != 2 or len(parts[0]) != 4 or len(parts[1]) != 2 or not (parts[0] + parts[1]).isdigit():
+        raise MonthError(f"'{text}' is not a month; write it as YYYY-MM, e.g. 2024-03")
+    year, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12:
+        raise MonthError(f"'{text}': month {month} does not exist (01–12)")
+    if not 2000 <= year <= 2100:
+        raise MonthError(f"'{text}': year {year} is outside 2000–2100")
+    return Month(year, month)

@@ -1,0 +1,94 @@
+"""The `nsi` command: what analysts and auditors type."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nsi.exports import SOURCES
+from nsi.settings import MonthError, data_dir, parse_month
+
+app = typer.Typer(
+    name="nsi",
+    help="Nanjing Safety Index (南京平安指数): sample data, monthly runs, audit. "
+    "Data lives under $NSI_DATA_DIR (default ./data).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Nanjing Safety Index (南京平安指数): sample data, monthly runs, audit.
+
+    Data lives under $NSI_DATA_DIR (default ./data).
+    """
+
+
+def fail(command: str, message: str, code: int = 2) -> None:
+    """One plain line on stderr and a non-zero exit."""
+    console.print(f"nsi {command}: error: {message}", style="red", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def months_or_fail(command: str, first: str, last: str | None, first_label: str = "month"):
+    try:
+        start = parse_month(first)
+        end = parse_month(last) if last else start
+    except MonthError as exc:
+        fail(command, str(exc))
+    if (end.year, end.month) < (start.year, start.month):
+        fail(command, f"--to {end.key} is before {first_label} {start.key}")
+    return start, end
+
+
+@app.command()
+def sample(
+    from_month: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
+    to_month: str = typer.Option(None, "--to", help="Last month, YYYY-MM (default: the --from month)."),
+    scale: float = typer.Option(1.0, help="Volume relative to real Nanjing (1.0 ≈ 0.6M 110 rows a month; tests use 0.01)."),
+    seed: int = typer.Option(20240101, help="Random seed; the same seed gives the same bytes."),
+    clean: bool = typer.Option(False, "--clean", help="Write exports without planted data-quality defects."),
+    source: list[str] = typer.Option(list(SOURCES), "--source", help="Only these sources (repeatable)."),
+) -> None:
+    """Write realistic raw exports to $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.<csv|xlsx>.
+
+    Police: GBK CSV; hotline: UTF-8 CSV with BOM; disputes: XLSX with a merged title row; survey: XLSX.
+    Beside each export, <YYYY-MM>.defects.csv lists every planted defect (row, kind, effect).
+    The survey keeps its full sample (300 completes per district) at any --scale.
+    """
+    from nsi.sample.generate import months_between, sample as write_sample
+
+    first, last = months_or_fail("sample", from_month, to_month, "--from")
+    if not 0 < scale <= 10:
+        fail("sample", f"--scale {scale} must be in (0, 10]")
+    unknown = sorted(set(source) - set(SOURCES))
+    if unknown:
+        fail("sample", f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+    root = data_dir()
+    total = len(months_between(first, last)) * len(source)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("generating exports", total=total)
+
+        def advance(src, month):
+            progress.update(task, advance=1, description=f"{src} {month.key}")
+
+        paths = write_sample(root, first, last, scale=scale, seed=seed, clean=clean, sources=source, progress=advance)
+    exports = [p for p in paths if not p.name.endswith(".defects.csv")]
+    console.print(f"wrote {len(exports)} exports under {root / 'raw'}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NSI = [sys.executable, "-m", "pipelines.cli"]
+
+
+def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None):
+    env = dict(os.environ, NSI_DATA_DIR=str(data_dir))
+    env.update(env_extra or {})
+    result = subprocess.run(NSI + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"nsi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def sample_q1(tmp_path_factory):
+    """The messy sample of 2024-01..03 at test scale, written through the CLI."""
+    root = tmp_path_factory.mktemp("sample_q1")
+    run_nsi(["sample", "--from", "2024-01", "--to", "2024-03", "--scale", "0.01"], root)
+    return root
