@@ -86,7 +86,33 @@ def sample(
     console.print(f"wrote {len(exports)} exports under {root / 'raw'}", highlight=False)
 
 
+@app.command()
+def run(
+    month: str = typer.Argument(..., help="Month to run, YYYY-MM."),
+    to_month: str = typer.Option(None, "--to", help="Last month of a range, YYYY-MM; the range runs as one Dagster run."),
+) -> None:
+    """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
+
+    Reads $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.(csv|xlsx) and writes the warehouse
+    $NSI_DATA_DIR/warehouse/nsi.duckdb. Exit code 0 only if every step and blocking check passed.
+    """
+    from pipelines.run import run_months
+    from pipelines.summary import print_summary
+
+    first, last = months_or_fail("run", month, to_month)
+    root = data_dir()
+    console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)
+    outcome = run_months(first, last, root)
+    print_summary(console, outcome, first, last, root)
+    raise typer.Exit(0 if outcome.success else 1)
+
+
 def main() -> None:
+    import warnings
+
+    # Dagster marks parts of its API as beta on every import; analysts cannot act on that.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     app()
 
 

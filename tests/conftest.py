@@ -24,3 +24,13 @@ def sample_q1(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample_q1")
     run_nsi(["sample", "--from", "2024-01", "--to", "2024-03", "--scale", "0.01"], root)
     return root
+
+
+@pytest.fixture(scope="session")
+def ingested_q1(sample_q1, tmp_path_factory):
+    """The Q1 sample copied to a fresh data dir and run through `nsi run` as one range."""
+    import shutil
+    root = tmp_path_factory.mktemp("ingested_q1")
+    shutil.copytree(sample_q1 / "raw", root / "raw")
+    result = run_nsi(["run", "2024-01", "--to", "2024-03"], root, env_extra={"NSI_PII_KEY": "test-key-q1"})
+    return root, result

@@ -115,8 +115,10 @@ def plant_common(p: Planter, district: np.ndarray, jiangbei: np.ndarray, time_co
     labels = np.array(MALFORMED_TIMES, dtype=object)[rng.integers(0, len(MALFORMED_TIMES), len(rows))]
     cols[time_column][rows] = labels
     p.record(rows, "malformed_time", time_column, labels)
-    rows = p.pick(everything, "out_of_month", exclusive=True)
     year = month_key[:4]
+    # Only stamps that spell out the year (not Excel serials), so the defect is really there.
+    spelled = np.array([year in str(v) for v in cols[time_column]], dtype=bool)
+    rows = p.pick(spelled, "out_of_month", exclusive=True)
     for r in rows:
         # A clock a year ahead: the year digits change, the rest of the stamp stays.
         cols[time_column][r] = str(cols[time_column][r]).replace(year, str(int(year) + 1), 1)

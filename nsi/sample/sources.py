@@ -142,13 +142,15 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
     district = np.concatenate([_repeat_per_district(valid_counts), _repeat_per_district(invalid_counts)])
     is_valid = np.r_[np.ones(sum(valid_counts.values()), bool), np.zeros(sum(invalid_counts.values()), bool)]
     n = len(district)
-    report_time = _timestamps(rng, month, "police", n, HOURS_POLICE)
+    # The export is by 接警时间, so that stamp lies in the month; the call itself came seconds earlier.
+    receive_time = _timestamps(rng, month, "police", n, HOURS_POLICE)
+    report_time = receive_time - rng.integers(3, 40, n).astype("timedelta64[s]")
 
     category = _choice(rng, world.POLICE_CATEGORIES, n)
     eve = SPRING_FESTIVAL_EVE.get(month.year)
     if eve and eve.month == month.month:
         # Fireworks: fire incidents spike on 除夕 night.
-        on_eve = (report_time.astype("datetime64[D]") == np.datetime64(eve)) & (rng.random(n) < 0.04)
+        on_eve = (receive_time.astype("datetime64[D]") == np.datetime64(eve)) & (rng.random(n) < 0.04)
         category = np.where(on_eve, "火灾", category)
     subcategory = np.empty(n, dtype=object)
     for cat, table in world.POLICE_SUBCATEGORIES.items():
@@ -158,7 +160,6 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
     category = np.where(is_valid, category, "无效警情")
     subcategory = np.where(is_valid, subcategory.astype(str), invalid_kind)
 
-    receive_time = report_time + rng.integers(3, 40, n).astype("timedelta64[s]")
     dispatched = is_valid & (category != "其他")
     dispatch_time = receive_time + (60 * _lognormal_minutes(rng, np.full(n, 1.5), 0.5)).astype("timedelta64[s]")
     kinds = {c: ref.districts[c].kind for c in ref.district_codes}

@@ -1,0 +1,188 @@
+"""Ingest assets: extract_<source> (decode, map, mask, archive) and valid_<source> (dedupe, validate, stage).
+
+Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and report to Dagster.
+"""
+
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from nsi.exports import SOURCES, SPECS
+from nsi.ingest import stage
+from nsi.ingest.extract import Extracted, extract
+from nsi.ingest.read import ExportFileError
+from nsi.ingest.validate import RULE_MESSAGES, Validated, WrongMonthError, validate
+from nsi.reference import load_reference
+from nsi.sample.sources import Month
+from pipelines.partitions import monthly_partitions
+from pipelines.resources import NsiWarehouse
+
+RECONCILES = "rows_reconcile"
+ALL_DISTRICTS = "all_11_districts"
+PLAUSIBLE_VOLUME = "volume_within_trailing_band"
+VOLUME_BAND = (0.5, 1.6)  # of the median of the trailing three months
+
+
+def find_export(warehouse: NsiWarehouse, source: str, month: str):
+    folder = warehouse.raw / source
+    candidates = sorted(p for p in folder.glob(f"{month}.*") if p.name.lower() in (f"{month}.csv", f"{month}.xlsx"))
+    if not candidates:
+        return folder / f"{month}.{SPECS[source].extension}"  # read_export says it is missing and where it goes
+    if len(candidates) > 1:
+        raise ExportFileError(candidates[0], f"two exports for {month}: {', '.join(p.name for p in candidates)}",
+                              "Keep only the one to load")
+    return candidates[0]
+
+
+def _fail(exc: Exception, source: str, month: str) -> dg.Failure:
+    return dg.Failure(description=f"{source} {month}: {exc}", metadata={"file": str(getattr(exc, "path", "")),
+                                                                       "what to do": getattr(exc, "action", "")})
+
+
+def build_extract(source: str) -> dg.AssetsDefinition:
+    spec = SPECS[source]
+
+    @dg.asset(
+        name=f"extract_{source}", group_name="ingest", partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(), kinds={"duckdb", "polars"}, code_version="1",
+        description=f"{spec.label_zh} export of the month: decoded, headers mapped, dates parsed, districts resolved, "
+                    "personal data replaced by keyed hashes; the input file archived by its sha256.",
+    )
+    def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse) -> dg.MaterializeResult:
+        reference = load_reference()
+        summary = {}
+        for month in context.partition_keys:
+            try:
+                path = find_export(warehouse, source, month)
+                extracted = extract(path, spec, reference)
+                sha, size = stage.archive_file(path, warehouse.archive)
+            except ExportFileError as exc:
+                raise _fail(exc, source, month) from exc
+            if extracted.development_key:
+                context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
+            rows = stage.with_keys(extracted.frame, month, sha)
+            log = pl.DataFrame([{
+                "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
+                "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
+                "blank_rows": extracted.blank_rows, "ignored_columns": json.dumps(extracted.ignored_columns, ensure_ascii=False),
+                "run_id": context.run_id,
+            }])
+            with warehouse.connect() as con:
+                stage.ensure_tables(con)
+                stage.replace_months(con, [
+                    stage.MonthWrite(f"extract_{source}", rows, {"month": month}),
+                    stage.MonthWrite("extract_log", log, {"source": source, "month": month}),
+                ])
+            summary[month] = {"file": path.name, "sha256": sha, "rows_read": extracted.rows_read, "encoding": extracted.encoding}
+            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {path.name} ({extracted.encoding})")
+        last = summary[context.partition_keys[-1]]
+        return dg.MaterializeResult(metadata={
+            "rows_read": sum(s["rows_read"] for s in summary.values()),
+            "input_sha256": last["sha256"], "encoding": last["encoding"],
+            "months": dg.MetadataValue.json(summary),
+        })
+
+    return _extract
+
+
+def _read_extracted(con, source: str, month: str) -> tuple[Extracted, str]:
+    log = con.execute("SELECT file_name, file_sha256, encoding, header_row, rows_read, blank_rows FROM extract_log "
+                      "WHERE source = ? AND month = ?", [source, month]).fetchone()
+    frame = con.execute(f"SELECT * EXCLUDE (month, file_sha256) FROM extract_{source} WHERE month = ? ORDER BY _row",
+                        [month]).pl()
+    file_name, sha, encoding, header_row, rows_read, blank_rows = log
+    return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows), sha
+
+
+def _trailing_median(con, source: str, month: Month) -> float | None:
+    rows = con.execute("SELECT rows_loaded FROM ingest_log WHERE source = ? AND month < ? ORDER BY month DESC LIMIT 3",
+                       [source, month.key]).fetchall()
+    if len(rows) < 3:
+        return None
+    values = sorted(r[0] for r in rows)
+    return float(values[1])
+
+
+def build_valid(source: str) -> dg.AssetsDefinition:
+    spec = SPECS[source]
+
+    @dg.asset(
+        name=f"valid_{source}", group_name="ingest", partitions_def=monthly_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(), kinds={"duckdb", "pandera"}, code_version="1",
+        deps=[f"extract_{source}"],
+        description=f"Validated {spec.label_zh} rows of the month (table valid_{source}); rejected rows in `rejects` with "
+                    "file, row, column and rule; duplicates and re-exports of last month dropped and counted.",
+        check_specs=[
+            dg.AssetCheckSpec(RECONCILES, asset=f"valid_{source}", blocking=True,
+                              description="rows read = loaded + rejected + duplicates and re-exports dropped"),
+            dg.AssetCheckSpec(ALL_DISTRICTS, asset=f"valid_{source}", blocking=True,
+                              description="every one of the 11 districts has loaded rows"),
+            dg.AssetCheckSpec(PLAUSIBLE_VOLUME, asset=f"valid_{source}",
+                              description="rows loaded within 0.5–1.6× the median of the three months before"),
+        ],
+    )
+    def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
+        reference = load_reference()
+        results: dict[str, Validated] = {}
+        coverage: dict[str, list[str]] = {}
+        volume_notes: dict[str, str] = {}
+        for key in context.partition_keys:
+            month = Month.parse(key)
+            with warehouse.connect() as con:
+                stage.ensure_tables(con)
+                extracted, sha = _read_extracted(con, source, key)
+                try:
+                    validated = validate(extracted, month, sha)
+                except WrongMonthError as exc:
+                    raise dg.Failure(description=f"{source} {key}: {exc}") from exc
+                covered = sorted(set(validated.loaded["district_code"].drop_nulls().unique().to_list()))
+                loaded = stage.with_keys(validated.loaded, key, sha)
+                log = pl.DataFrame([{
+                    "source": source, "month": key, "file_name": extracted.file_name, "file_sha256": sha,
+                    "file_bytes": None, "encoding": extracted.encoding, "rows_read": validated.rows_read,
+                    "rows_loaded": validated.rows_loaded, "rows_rejected": validated.rows_rejected,
+                    "duplicates_dropped": validated.duplicates_dropped, "reexports_dropped": validated.reexports_dropped,
+                    "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": context.run_id,
+                }], schema_overrides={"file_bytes": pl.Int64})
+                median = _trailing_median(con, source, month)
+                stage.replace_months(con, [
+                    stage.MonthWrite(f"valid_{source}", loaded, {"month": key}),
+                    stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": key}),
+                    stage.MonthWrite("ingest_log", log, {"source": source, "month": key}),
+                ])
+            results[key], coverage[key] = validated, covered
+            if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
+                volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
+            context.log.info(
+                f"{source} {key}: read {validated.rows_read}, loaded {validated.rows_loaded}, rejected "
+                f"{validated.rows_rejected}, duplicates {validated.duplicates_dropped}, re-exports {validated.reexports_dropped}"
+            )
+        all_codes = set(reference.district_codes)
+        missing = {k: sorted(all_codes - set(v)) for k, v in coverage.items() if set(v) != all_codes}
+        by_rule: dict[str, int] = {}
+        for validated in results.values():
+            for rule, n in validated.rejected_by_rule.items():
+                by_rule[rule] = by_rule.get(rule, 0) + n
+        yield dg.MaterializeResult(metadata={
+            "rows_read": sum(v.rows_read for v in results.values()),
+            "rows_loaded": sum(v.rows_loaded for v in results.values()),
+            "rows_rejected": sum(v.rows_rejected for v in results.values()),
+            "duplicates_dropped": sum(v.duplicates_dropped for v in results.values()),
+            "reexports_dropped": sum(v.reexports_dropped for v in results.values()),
+            "rejected_by_rule": dg.MetadataValue.json({r: {"rows": n, "meaning": RULE_MESSAGES.get(r, r)} for r, n in by_rule.items()}),
+            "district_coverage": dg.MetadataValue.json({k: len(v) for k, v in coverage.items()}),
+        })
+        unreconciled = [k for k, v in results.items() if not v.reconciles]
+        yield dg.AssetCheckResult(check_name=RECONCILES, passed=not unreconciled,
+                                  metadata={"months_not_reconciling": unreconciled})
+        yield dg.AssetCheckResult(check_name=ALL_DISTRICTS, passed=not missing,
+                                  metadata={"missing_districts": dg.MetadataValue.json(missing)})
+        yield dg.AssetCheckResult(check_name=PLAUSIBLE_VOLUME, passed=not volume_notes,
+                                  severity=dg.AssetCheckSeverity.WARN, metadata={"outside_band": dg.MetadataValue.json(volume_notes)})
+
+    return _valid
+
+
+ingest_assets = [asset for source in SOURCES for asset in (build_extract(source), build_valid(source))]

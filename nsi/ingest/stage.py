@@ -1,0 +1,140 @@
+"""Staging in DuckDB: a month of a source replaces that month, inside one transaction.
+
+Table layouts are declared here, from the export declarations, and checked before anything is
+deleted: a changed layout stops the write with a message instead of emptying a month.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nsi.exports import SPECS, ExportSpec
+
+REJECTS_DDL = """
+CREATE TABLE IF NOT EXISTS rejects (
+    source VARCHAR, month VARCHAR, file_name VARCHAR, file_sha256 VARCHAR,
+    "row" BIGINT, "column" VARCHAR, rule VARCHAR, value VARCHAR
+)"""
+EXTRACT_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS extract_log (
+    source VARCHAR, month VARCHAR, file_name VARCHAR, file_sha256 VARCHAR, file_bytes BIGINT, encoding VARCHAR,
+    header_row INTEGER, rows_read BIGINT, blank_rows BIGINT, ignored_columns VARCHAR, run_id VARCHAR
+)"""
+INGEST_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS ingest_log (
+    source VARCHAR, month VARCHAR, file_name VARCHAR, file_sha256 VARCHAR, file_bytes BIGINT, encoding VARCHAR,
+    rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, duplicates_dropped BIGINT,
+    reexports_dropped BIGINT, blank_rows BIGINT, districts_covered INTEGER, run_id VARCHAR
+)"""
+
+
+class WarehouseLayoutError(RuntimeError):
+    pass
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def archive_file(path: Path, archive: Path) -> tuple[str, int]:
+    """Copy the input into the content-addressed archive (once); returns (sha256, bytes)."""
+    sha = sha256_file(path)
+    archive.mkdir(parents=True, exist_ok=True)
+    target = archive / sha
+    if not target.exists():
+        partial = archive / f".{sha}.part"
+        shutil.copyfile(path, partial)
+        partial.replace(target)
+    return sha, path.stat().st_size
+
+
+def _sql_type(kind: str) -> str:
+    return {"datetime": "TIMESTAMP", "date": "TIMESTAMP", "int": "DOUBLE", "float": "DOUBLE"}.get(kind, "VARCHAR")
+
+
+def extract_layout(spec: ExportSpec) -> list[tuple[str, str]]:
+    """Columns of extract_<source>: what `extract_frame` produces, in a fixed order."""
+    columns = [("month", "VARCHAR"), ("file_sha256", "VARCHAR"), ("_row", "BIGINT")]
+    for column in spec.columns:
+        if column.pii:
+            columns.append((f"{column.name}_hash", "VARCHAR"))
+        elif column.name in ("district", "street"):
+            columns.append((f"{column.name}_text", "VARCHAR"))
+        elif column.kind in ("datetime", "date", "int", "float"):
+            columns += [(column.name, _sql_type(column.kind)), (f"{column.name}_text", "VARCHAR")]
+        else:
+            columns.append((column.name, "VARCHAR"))
+    columns += [("district_code", "VARCHAR"), ("street_code", "VARCHAR"), ("district_how", "VARCHAR")]
+    return columns
+
+
+def valid_layout(spec: ExportSpec) -> list[tuple[str, str]]:
+    """Columns of valid_<source>: typed values only (the *_text copies stay in extract_<source>)."""
+    keep_text = ("district_text", "street_text")
+    return [(n, t) for n, t in extract_layout(spec) if not n.endswith("_text") or n in keep_text]
+
+
+def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, layout: list[tuple[str, str]]) -> None:
+    existing = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    if not existing:
+        body = ", ".join(f'"{n}" {t}' for n, t in layout)
+        con.execute(f'CREATE TABLE "{table}" ({body})')
+        return
+    if [n for n, _ in existing] != [n for n, _ in layout]:
+        raise WarehouseLayoutError(
+            f"table {table} in the warehouse has columns {[n for n, _ in existing]}, this version writes "
+            f"{[n for n, _ in layout]}; move the old warehouse aside (or migrate it) before loading"
+        )
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(REJECTS_DDL)
+    con.execute(INGEST_LOG_DDL)
+    con.execute(EXTRACT_LOG_DDL)
+    for spec in SPECS.values():
+        _ensure_table(con, f"extract_{spec.source}", extract_layout(spec))
+        _ensure_table(con, f"valid_{spec.source}", valid_layout(spec))
+
+
+@dataclass
+class MonthWrite:
+    """One table's rows for one month (and source, for shared tables)."""
+
+    table: str
+    frame: pl.DataFrame
+    where: dict[str, str]
+
+
+def replace_months(con: duckdb.DuckDBPyConnection, writes: list[MonthWrite]) -> None:
+    """Delete each slice and insert its rows, all in one transaction: all or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for write in writes:
+            condition = " AND ".join(f'"{k}" = ?' for k in write.where)
+            con.execute(f'DELETE FROM "{write.table}" WHERE {condition}', list(write.where.values()))
+            if write.frame.height:
+                columns = [r[0] for r in con.execute(f'DESCRIBE "{write.table}"').fetchall()]
+                con.register("incoming_rows", write.frame.select(columns))
+                con.execute(f'INSERT INTO "{write.table}" SELECT * FROM incoming_rows')
+                con.unregister("incoming_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def with_keys(frame: pl.DataFrame, month: str, file_sha256: str) -> pl.DataFrame:
+    return frame.with_columns(month=pl.lit(month), file_sha256=pl.lit(file_sha256))

@@ -1,0 +1,19 @@
+"""The Dagster code location: every asset of the monthly pipeline, one resource, one job."""
+
+import dagster as dg
+
+from assets.ingest import ingest_assets
+from pipelines.partitions import monthly_partitions
+from pipelines.resources import NsiWarehouse, default_data_dir
+
+monthly_job = dg.define_asset_job(
+    "nsi_monthly", selection=dg.AssetSelection.all(), partitions_def=monthly_partitions,
+    description="Every asset of one month (or a range, as one run): ingest → index → reports.",
+)
+
+defs = dg.Definitions(
+    assets=[*ingest_assets],
+    jobs=[monthly_job],
+    resources={"warehouse": NsiWarehouse(data_dir=default_data_dir())},
+    executor=dg.in_process_executor,
+)

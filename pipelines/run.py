@@ -1,0 +1,68 @@
+"""Run the monthly job for a month or a range through the Dagster instance, and summarise the outcome."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from nsi.sample.sources import Month
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def dagster_home(data_dir: Path) -> Path:
+    """$DAGSTER_HOME, or <data dir>/dagster_home with the repo's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster_home")
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _plain_message(error) -> str:
+    """Our own Failure description if there is one, else the innermost cause, without wrapper text."""
+    while error is not None and error.cause is not None and error.cls_name != "Failure":
+        error = error.cause
+    if error is None:
+        return "failed"
+    first_line = (error.message or "failed").strip().splitlines()[0]
+    return first_line.split(": ", 1)[1] if first_line.startswith(("dagster.", "nsi.")) else first_line
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    success: bool
+    failures: list[str] = field(default_factory=list)  # "step: message"
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def run_months(first: Month, last: Month, data_dir: Path) -> RunOutcome:
+    from pipelines.definitions import defs  # import here: loading definitions takes a second
+
+    dagster_home(data_dir)
+    instance = dg.DagsterInstance.get()
+    job = defs.resolve_job_def("nsi_monthly")
+    if first == last:
+        kwargs = {"partition_key": first.key}
+    else:
+        kwargs = {"tags": {"dagster/asset_partition_range_start": first.key,
+                           "dagster/asset_partition_range_end": last.key}}
+    # The console shows our summary; the full log (with stack traces) stays in the instance and the UI.
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, **kwargs)
+    failures = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            failures.append(f"{event.step_key}: {_plain_message(event.event_specific_data.error)}")
+    failed_checks = [
+        f"{e.event_specific_data.asset_key.to_user_string()}: {e.event_specific_data.check_name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+    ]
+    return RunOutcome(result.run_id, result.success, failures, failed_checks)

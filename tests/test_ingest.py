@@ -1,0 +1,291 @@
+"""Ingestion through the Dagster assets: reconciliation, ground truth, PII, file-level errors, reruns."""
+
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from conftest import run_nsi
+from nsi.exports import SPECS
+from nsi.ingest import pii, stage
+from nsi.ingest.extract import extract
+from nsi.ingest.read import ExportFileError, read_export
+from nsi.ingest.validate import WrongMonthError, validate
+from nsi.reference import load_reference
+from nsi.sample.sources import Month
+
+MONTHS = ["2024-01", "2024-02", "2024-03"]
+SOURCES = ["hotline", "police", "disputes", "survey"]
+EXT = {"hotline": "csv", "police": "csv", "disputes": "xlsx", "survey": "xlsx"}
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+LANDLINE = re.compile(r"(?<!\d)0?25-?[58]\d{7}(?!\d)|\(025\)\d{8}")
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def query(root, sql, params=()):
+    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).pl()
+    finally:
+        con.close()
+
+
+def data_rows(path, source):
+    """Rows in the file, counted independently of the pipeline."""
+    if source == "police":
+        return pl.read_csv(path.read_bytes().decode("gbk").encode(), infer_schema=False).height
+    if source == "hotline":
+        return pl.read_csv(path, infer_schema=False).height
+    return pl.read_excel(path, read_options={"header_row": 1 if source == "disputes" else 0}, infer_schema_length=0).height
+
+
+def test_run_succeeds_and_reconciles_exactly(ingested_q1):
+    root, result = ingested_q1
+    assert "run succeeded" in result.stderr
+    log = query(root, "SELECT * FROM ingest_log ORDER BY month, source")
+    assert log.height == 12
+    for row in log.iter_rows(named=True):
+        path = root / "raw" / row["source"] / f"{row['month']}.{EXT[row['source']]}"
+        assert row["rows_read"] == data_rows(path, row["source"])
+        assert row["rows_read"] == row["rows_loaded"] + row["rows_rejected"] + row["duplicates_dropped"] + row["reexports_dropped"]
+        staged = query(root, f"SELECT count(*) AS n FROM valid_{row['source']} WHERE month = ?", [row["month"]])["n"][0]
+        assert staged == row["rows_loaded"]
+        rejected = query(root, 'SELECT count(DISTINCT "row") AS n FROM rejects WHERE source = ? AND month = ?',
+                         [row["source"], row["month"]])["n"][0]
+        assert rejected == row["rows_rejected"]
+        assert row["districts_covered"] == 11
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_rejects_and_drops_match_the_ground_truth(ingested_q1, source):
+    root, _ = ingested_q1
+    ref = load_reference()
+    report = []
+    for month in MONTHS:
+        truth = pl.read_csv(root / "raw" / source / f"{month}.defects.csv")
+        rejected = set(query(root, 'SELECT "row" FROM rejects WHERE source = ? AND month = ?', [source, month])["row"].to_list())
+        loaded = query(root, f"SELECT _row, district_code, district_text FROM valid_{source} WHERE month = ?", [month])
+        loaded_rows = dict(zip(loaded["_row"].to_list(), loaded["district_code"].to_list()))
+        planted_reject = set(truth.filter(pl.col("effect") == "reject")["row"].to_list())
+        for kind in sorted(set(truth["kind"].to_list())):
+            rows = set(truth.filter(pl.col("kind") == kind)["row"].to_list())
+            effect = truth.filter(pl.col("kind") == kind)["effect"][0]
+            if effect == "reject":
+                caught = len(rows & rejected)
+                report.append(f"{source} {month} {kind}: recall {caught}/{len(rows)}")
+                assert rows <= rejected, f"{kind} rows not rejected: {sorted(rows - rejected)[:5]}"
+            elif effect == "drop":
+                assert not rows & rejected and not rows & set(loaded_rows), f"{kind} rows were not dropped"
+                report.append(f"{source} {month} {kind}: dropped {len(rows)}/{len(rows)}")
+            elif effect == "fix":
+                fixed = rows - planted_reject
+                assert fixed <= set(loaded_rows), f"{kind} rows not loaded: {sorted(fixed - set(loaded_rows))[:5]}"
+                if kind in ("old_name", "typo_name", "old_code"):
+                    for rec in truth.filter(pl.col("kind") == kind).iter_rows(named=True):
+                        if rec["row"] in loaded_rows:
+                            assert loaded_rows[rec["row"]] == ref.resolve(rec["detail"]).district_code
+        # Precision: nothing is rejected that was not planted as invalid.
+        unexpected = rejected - planted_reject
+        report.append(f"{source} {month}: precision {len(rejected & planted_reject)}/{len(rejected)}")
+        assert not unexpected, f"rows rejected without a planted defect: {sorted(unexpected)[:5]}"
+    print("\n".join(report))
+
+
+def test_jiangbei_rows_land_in_pukou_or_luhe(ingested_q1):
+    root, _ = ingested_q1
+    rows = query(root, "SELECT district_text, street_code, district_code FROM valid_police WHERE district_how = 'jiangbei_street'")
+    assert rows.height > 10
+    assert set(rows["district_code"].to_list()) == {"320111", "320116"}
+    assert set(rows["district_text"].to_list()) <= {"江北新区", "320192", "320126"}
+
+
+def _strings_in_warehouse(root):
+    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        for table in tables:
+            columns = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+                                  [table]).fetchall()
+            for column, kind in columns:
+                if kind != "VARCHAR":
+                    continue
+                values = [v[0] for v in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL').fetchall()]
+                yield table, column, values
+    finally:
+        con.close()
+
+
+def _generator_names(root):
+    names = set()
+    for month in MONTHS:
+        police = pl.read_csv((root / "raw/police" / f"{month}.csv").read_bytes().decode("gbk").encode(), infer_schema=False)
+        hotline = pl.read_csv(root / "raw/hotline" / f"{month}.csv", infer_schema=False)
+        disputes = pl.read_excel(root / "raw/disputes" / f"{month}.xlsx", read_options={"header_row": 1}, infer_schema_length=0)
+        for frame, column in ((police, "报警人姓名"), (hotline, "诉求人姓名"), (disputes, "当事人姓名"), (disputes, "调解员")):
+            names |= {n for n in frame[column].drop_nulls().to_list() if len(n) == 3}
+    # A name that is also part of a place or category name is not evidence of a leak.
+    ref = load_reference()
+    places = "".join(s.name for s in ref.streets.values()) + "".join(d.name_zh for d in ref.districts.values())
+    return {n for n in names if n not in places}
+
+
+def test_no_personal_data_in_warehouse_or_logs(ingested_q1):
+    root, result = ingested_q1
+    names = _generator_names(root)
+    assert len(names) > 1000
+    name_pattern = re.compile("|".join(sorted(names)))
+    hits = []
+    for table, column, values in _strings_in_warehouse(root):
+        if column.endswith("_hash"):
+            assert all(re.fullmatch(r"[0-9a-f]{16}", v) for v in values), (table, column)
+            continue
+        for value in values:
+            for pattern in (MOBILE, LANDLINE, ID_NUMBER, name_pattern):
+                if pattern.search(value):
+                    hits.append((table, column, value))
+    assert not hits, hits[:10]
+    # The Dagster instance (event log, run storage, compute logs) and the console output.
+    texts = [result.stdout, result.stderr]
+    for path in (root / "dagster_home").rglob("*"):
+        if path.is_file():
+            texts.append(path.read_bytes().decode("utf-8", errors="ignore"))
+    for text in texts:
+        for pattern in (MOBILE, ID_NUMBER, name_pattern):
+            match = pattern.search(text)
+            assert match is None, f"{pattern.pattern[:30]}… found: {text[max(0, match.start() - 40):match.end() + 40]!r}"
+
+
+def test_archive_holds_every_input_by_sha256(ingested_q1):
+    root, _ = ingested_q1
+    log = query(root, "SELECT source, month, file_sha256 FROM extract_log")
+    assert log.height == 12
+    for source, month, sha in log.iter_rows():
+        archived = root / "archive" / sha
+        original = root / "raw" / source / f"{month}.{EXT[source]}"
+        assert archived.read_bytes() == original.read_bytes()
+        assert stage.sha256_file(archived) == sha
+
+
+def test_repeat_callers_are_found_on_hashes(ingested_q1):
+    """Rows the generator marked as linked (关联工单号) have the same caller hash as the order they link to."""
+    root, _ = ingested_q1
+    rows = query(root, "SELECT r.order_id, r.caller_phone_hash AS h, o.caller_phone_hash AS oh FROM valid_hotline r "
+                       "JOIN valid_hotline o ON o.order_id = r.related_order_id AND o.month = r.month")
+    assert rows.height > 20
+    assert (rows["h"] == rows["oh"]).all()
+
+
+def test_rerun_same_rows_no_duplicates(ingested_q1, tmp_path):
+    root, _ = ingested_q1
+    work = tmp_path / "rerun"
+    shutil.copytree(root / "raw", work / "raw")
+    run_nsi(["run", "2024-02"], work)
+    first = {s: query(work, f"SELECT * EXCLUDE (file_sha256) FROM valid_{s} ORDER BY _row") for s in SOURCES}
+    rejects = query(work, 'SELECT * FROM rejects ORDER BY source, "row", "column"')
+    run_nsi(["run", "2024-02"], work)
+    for s in SOURCES:
+        assert query(work, f"SELECT * EXCLUDE (file_sha256) FROM valid_{s} ORDER BY _row").equals(first[s])
+    assert query(work, 'SELECT * FROM rejects ORDER BY source, "row", "column"').equals(rejects)
+
+
+def test_failed_write_leaves_previous_content(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    stage.ensure_tables(con)
+    good = pl.DataFrame({"source": ["police"], "month": ["2024-02"], "file_name": ["a"], "file_sha256": ["s"],
+                         "row": [5], "column": ["c"], "rule": ["r"], "value": ["v"]})
+    stage.replace_months(con, [stage.MonthWrite("rejects", good, {"source": "police", "month": "2024-02"})])
+    broken = good.drop("value")  # the second write fails after the first one's DELETE ran
+    with pytest.raises(Exception):
+        stage.replace_months(con, [
+            stage.MonthWrite("rejects", good.with_columns(pl.lit(6).alias("row")), {"source": "police", "month": "2024-02"}),
+            stage.MonthWrite("rejects", broken, {"source": "police", "month": "2024-02"}),
+        ])
+    assert con.execute('SELECT "row" FROM rejects').fetchall() == [(5,)]
+
+
+# ----------------------------------------------------------------------------------- file level
+@pytest.fixture
+def police_copy(sample_q1, tmp_path):
+    path = tmp_path / "2024-02.csv"
+    shutil.copyfile(sample_q1 / "raw/police/2024-02.csv", path)
+    return path
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ExportFileError, match=r"2024-02.csv: no 110接处警 export for this month\. Put the export at"):
+        read_export(tmp_path / "2024-02.csv", SPECS["police"])
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "2024-02.csv"
+    path.write_bytes(b"")
+    with pytest.raises(ExportFileError, match="2024-02.csv: the file is empty"):
+        read_export(path, SPECS["police"])
+
+
+def test_header_only_file(police_copy):
+    police_copy.write_bytes(police_copy.read_bytes().split(b"\r\n")[0] + b"\r\n")
+    with pytest.raises(ExportFileError, match="has a header but no rows"):
+        read_export(police_copy, SPECS["police"])
+
+
+def test_unreadable_encoding(police_copy):
+    police_copy.write_bytes(police_copy.read_bytes().decode("gbk").encode("utf-16"))
+    with pytest.raises(ExportFileError, match="neither UTF-8 nor GBK/GB18030"):
+        read_export(police_copy, SPECS["police"])
+
+
+def test_missing_required_column_is_named(police_copy):
+    text = police_copy.read_bytes().decode("gbk").replace("接警时间", "时间戳", 1)
+    police_copy.write_bytes(text.encode("gbk"))
+    with pytest.raises(ExportFileError, match=r"required column\(s\) missing: 接警时间 \(receive_time\)"):
+        read_export(police_copy, SPECS["police"])
+
+
+def test_header_variants_and_utf8_gbk_equivalence(police_copy, tmp_path):
+    ref = load_reference()
+    gbk = extract(police_copy, SPECS["police"], ref)
+    text = police_copy.read_bytes().decode("gbk").replace("报警人姓名", "报警人", 1).replace("警情类别", "警情类别一级", 1)
+    variant = tmp_path / "variant.csv"
+    variant.write_bytes(text.encode("utf-8"))
+    utf8 = extract(variant, SPECS["police"], ref)
+    assert (gbk.encoding, utf8.encoding) == ("gbk", "utf-8")
+    assert utf8.frame.equals(gbk.frame)
+
+
+def test_wrong_month_file(police_copy):
+    extracted = extract(police_copy, SPECS["police"], load_reference())
+    with pytest.raises(WrongMonthError, match=r"rows are dated 2024-02, not 2024-05\. This looks like the 2024-02 export"):
+        validate(extracted, Month(2024, 5), "sha")
+
+
+def test_file_error_stops_only_that_source(sample_q1, tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(sample_q1 / "raw", root / "raw")
+    (root / "raw/police/2024-02.csv").unlink()
+    result = run_nsi(["run", "2024-02"], root, check=False)
+    assert result.returncode == 1
+    assert "FAILED extract_police: police 2024-02: 2024-02.csv: no 110接处警 export for this month" in result.stderr
+    log = query(root, "SELECT source FROM ingest_log ORDER BY source")
+    assert log["source"].to_list() == ["disputes", "hotline", "survey"]
+
+
+# ------------------------------------------------------------------------------------------ PII
+def test_phone_forms_hash_alike():
+    frame = pl.DataFrame({"p": ["025-84123456", "(025)84123456", "84123456", "2584123456", "０２５－８４１２３４５６",
+                                "13812345678", "138 1234 5678", None]})
+    normalised = frame.select(pii.normalise_phone(pl.col("p")).alias("n"))
+    hashes = pii.keyed_hashes(normalised, {"h": "n"}, b"k")["h"].to_list()
+    assert len(set(hashes[:5])) == 1 and hashes[5] == hashes[6] and hashes[7] is None
+    assert pii.keyed_hashes(normalised, {"h": "n"}, b"other")["h"][0] != hashes[0]
+
+
+def test_free_text_scrub():
+    text = "报警人王小明（13812345678）称在江苏省南京市白下区淮海路12号3栋201室，身份证32010219800101123X，座机025-84123456"
+    out = pl.DataFrame({"t": [text]}).select(pii.scrub_free_text(pl.col("t")))["t"][0]
+    assert not pii.looks_like_pii(out) and "王小明" not in out
+    assert out.startswith("报警人[姓名]（[电话]）称在[地址]")
