@@ -46,9 +46,10 @@ def build_extract(source: str) -> dg.AssetsDefinition:
 
     @dg.asset(
         name=f"extract_{source}", group_name="ingest", partitions_def=monthly_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(), kinds={"duckdb", "polars"}, code_version="1",
+        backfill_policy=dg.BackfillPolicy.single_run(), kinds={"parquet", "polars"}, code_version="1",
         description=f"{spec.label_zh} export of the month: decoded, headers mapped, dates parsed, districts resolved, "
-                    "personal data replaced by keyed hashes; the input file archived by its sha256.",
+                    "personal data replaced by keyed hashes (warehouse/extract/<source>/<month>.parquet); "
+                    "the input file archived by its sha256.",
     )
     def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse) -> dg.MaterializeResult:
         reference = load_reference()
@@ -62,7 +63,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
                 raise _fail(exc, source, month) from exc
             if extracted.development_key:
                 context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
-            rows = stage.with_keys(extracted.frame, month, sha)
+            stage.write_extract(warehouse.extract_dir, source, month, stage.with_keys(extracted.frame, month, sha))
             log = pl.DataFrame([{
                 "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
                 "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
@@ -71,10 +72,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
             }])
             with warehouse.connect() as con:
                 stage.ensure_tables(con)
-                stage.replace_months(con, [
-                    stage.MonthWrite(f"extract_{source}", rows, {"month": month}),
-                    stage.MonthWrite("extract_log", log, {"source": source, "month": month}),
-                ])
+                stage.replace_months(con, [stage.MonthWrite("extract_log", log, {"source": source, "month": month})])
             summary[month] = {"file": path.name, "sha256": sha, "rows_read": extracted.rows_read, "encoding": extracted.encoding}
             context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {path.name} ({extracted.encoding})")
         last = summary[context.partition_keys[-1]]
@@ -87,11 +85,12 @@ def build_extract(source: str) -> dg.AssetsDefinition:
     return _extract
 
 
-def _read_extracted(con, source: str, month: str) -> tuple[Extracted, str]:
+def _read_extracted(con, warehouse: NsiWarehouse, source: str, month: str) -> tuple[Extracted, str]:
     log = con.execute("SELECT file_name, file_sha256, encoding, header_row, rows_read, blank_rows FROM extract_log "
                       "WHERE source = ? AND month = ?", [source, month]).fetchone()
-    frame = con.execute(f"SELECT * EXCLUDE (month, file_sha256) FROM extract_{source} WHERE month = ? ORDER BY _row",
-                        [month]).pl()
+    if log is None:
+        raise dg.Failure(description=f"{source} {month}: not extracted yet; materialise extract_{source} for {month} first")
+    frame = stage.read_extract(warehouse.extract_dir, source, month).drop("month", "file_sha256")
     file_name, sha, encoding, header_row, rows_read, blank_rows = log
     return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows), sha
 
@@ -132,7 +131,7 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             month = Month.parse(key)
             with warehouse.connect() as con:
                 stage.ensure_tables(con)
-                extracted, sha = _read_extracted(con, source, key)
+                extracted, sha = _read_extracted(con, warehouse, source, key)
                 try:
                     validated = validate(extracted, month, sha)
                 except WrongMonthError as exc:

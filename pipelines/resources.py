@@ -29,6 +29,10 @@ class NsiWarehouse(dg.ConfigurableResource):
         return self.root / "archive"
 
     @property
+    def extract_dir(self) -> Path:
+        return self.root / "warehouse" / "extract"
+
+    @property
     def database(self) -> Path:
         return self.root / "warehouse" / "nsi.duckdb"
 

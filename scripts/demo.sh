@@ -7,3 +7,4 @@ bash scripts/setup.sh
 FROM=${FROM:-2024-01}
 TO=${TO:-2024-03}
 .venv/bin/nsi sample --from "$FROM" --to "$TO" --scale "${SCALE:-0.01}"
+.venv/bin/nsi run "$FROM" --to "$TO"
