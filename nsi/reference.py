@@ -88,6 +88,7 @@ class Reference:
         self._load_streets(self._read(files, "streets"))
         self._load_district_aliases(self._read(files, "district_aliases"))
         self._load_street_aliases(self._read(files, "street_aliases"))
+        self._load_structure(self._read(files, "population_structure"))
 
     # ---- loading and validation -------------------------------------------------------------
     def _read(self, files: dict, key: str) -> tuple[Path, list[dict]]:
@@ -187,6 +188,28 @@ class Reference:
             if not ok:
                 raise ReferenceDataError(f"{path}, row {line}, column street_code: unknown target {target}")
             self.street_aliases[_street_key(row["alias"])] = target
+
+    def _load_structure(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("code", "sex", "age_group", "share"))
+        self._structure: dict[str, dict[tuple[str, str], float]] = {}
+        for line, row in enumerate(rows, start=2):
+            if row["code"] != "ALL" and row["code"] not in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column code: unknown district {row['code']}")
+            try:
+                share = float(row["share"])
+            except (TypeError, ValueError) as exc:
+                raise ReferenceDataError(f"{path}, row {line}, column share: not a number") from exc
+            self._structure.setdefault(row["code"], {})[(row["sex"], row["age_group"])] = share
+        for code, cells in self._structure.items():
+            if abs(sum(cells.values()) - 1) > 1e-6:
+                raise ReferenceDataError(f"{path}: shares of {code} sum to {sum(cells.values()):.4f}, not 1")
+        if "ALL" not in self._structure and set(self.districts) - set(self._structure):
+            raise ReferenceDataError(f"{path}: no structure for some districts and no ALL row to fall back on")
+
+    def age_sex_structure(self, code: str) -> dict[tuple[str, str], float]:
+        """Population shares of the 16+ residents by (sex, age group), for post-stratifying the survey."""
+        return self._structure.get(code, self._structure.get("ALL", {}))
 
     # ---- questions --------------------------------------------------------------------------
     @property

@@ -107,6 +107,38 @@ def run(
     raise typer.Exit(0 if outcome.success else 1)
 
 
+@app.command()
+def compose(
+    indicators: Path = typer.Option(..., "--indicators", help="X.csv: first column `unit`, then one numeric column per indicator code; an empty cell is missing."),
+    structure: Path = typer.Option(..., "--structure", help="S.csv: code,parent,weight,direction[,goal_lo,goal_hi]; one row per indicator and aggregate; parent empty only for the root; weights relative among siblings; direction 1/-1 for indicators, empty for aggregates."),
+    normalise: str = typer.Option("goalposts", "--normalise", help="goalposts: (x-lo)/(hi-lo)*100 clipped to [0,100]; minmax: (x-min)/(max-min)*100 over the units; zscore: (x-mean)/sd (sample sd). Reversed (100-s, or -z) for direction -1."),
+    aggregate: str = typer.Option("arithmetic", "--aggregate", help="arithmetic (weighted mean) or geometric (weighted geometric mean of scores mapped to [1,100])."),
+    out: Path = typer.Option(..., "--out", help="R.csv: unit, one column per aggregate (root included), rank on the root (1 = highest; ties share the best rank)."),
+) -> None:
+    """Run the composite-indicator engine on any indicator table (what-if work, independent recomputation).
+
+    Missing children are left out of their parent's mean and the remaining weights renormalised.
+    Format details and a worked example: docs/compose.md.
+    """
+    from indicators.compose import ComposeInputError, compose as run_compose
+    from indicators.engine import AGGREGATIONS, NORMALISATIONS, EngineError
+
+    if normalise not in NORMALISATIONS:
+        fail("compose", f"--normalise must be one of {', '.join(NORMALISATIONS)}")
+    if aggregate not in AGGREGATIONS:
+        fail("compose", f"--aggregate must be one of {', '.join(AGGREGATIONS)}")
+    for path in (indicators, structure):
+        if not path.exists():
+            fail("compose", f"{path} does not exist")
+    try:
+        result = run_compose(indicators, structure, normalise, aggregate)
+    except (ComposeInputError, EngineError) as exc:
+        fail("compose", str(exc))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.write_csv(out, float_precision=6)
+    console.print(f"wrote {out} ({result.height} units)", highlight=False)
+
+
 def main() -> None:
     import warnings
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.index import safety_index
 from assets.ingest import ingest_assets
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse, default_data_dir
@@ -12,7 +13,7 @@ monthly_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets],
+    assets=[*ingest_assets, safety_index],
     jobs=[monthly_job],
     resources={"warehouse": NsiWarehouse(data_dir=default_data_dir())},
     executor=dg.in_process_executor,

@@ -9,10 +9,10 @@ REPO = Path(__file__).resolve().parent.parent
 NSI = [sys.executable, "-m", "pipelines.cli"]
 
 
-def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None):
-    env = dict(os.environ, NSI_DATA_DIR=str(data_dir))
+def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None, cwd=REPO):
+    env = dict(os.environ, NSI_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
     env.update(env_extra or {})
-    result = subprocess.run(NSI + list(args), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(NSI + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"nsi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -33,7 +33,7 @@ def digest(root):
 # ---------------------------------------------------------------------------------------- formats
 def test_twelve_exports_with_truth_files(sample_q1):
     exports = sorted(p.relative_to(sample_q1 / "raw").as_posix() for p in (sample_q1 / "raw").rglob("*")
-                     if p.is_file() and not p.name.endswith(".defects.csv"))
+                     if p.is_file() and not p.name.endswith(".defects.csv") and p.name != "sample.json")
     assert exports == sorted([f"{s}/{m}.{e}" for s, e in [("hotline", "csv"), ("police", "csv"),
                                                            ("disputes", "xlsx"), ("survey", "xlsx")] for m in MONTHS])
     for source in ("hotline", "police", "disputes", "survey"):
@@ -41,6 +41,8 @@ def test_twelve_exports_with_truth_files(sample_q1):
             truth = pl.read_csv(sample_q1 / "raw" / source / f"{month}.defects.csv")
             assert truth.columns == ["source", "month", "row", "kind", "effect", "column", "detail"]
             assert truth.height > 0
+    record = __import__("json").loads((sample_q1 / "raw/sample.json").read_text())
+    assert record == {m: {"scale": 0.01, "seed": 20240101, "clean": False} for m in MONTHS}
 
 
 def test_police_is_gbk_csv_with_chinese_headers(sample_q1):

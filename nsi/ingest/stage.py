@@ -100,6 +100,14 @@ def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, layout: list[tuple
         )
 
 
+POLARS_SQL = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}
+
+
+def ensure_table_for(con: duckdb.DuckDBPyConnection, table: str, schema: dict) -> None:
+    """A table whose layout is a declared polars schema (same rule: refuse a changed layout)."""
+    _ensure_table(con, table, [(name, POLARS_SQL[dtype]) for name, dtype in schema.items()])
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REJECTS_DDL)
     con.execute(INGEST_LOG_DDL)

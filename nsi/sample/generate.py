@@ -215,7 +215,9 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
     sources = list(sources)
     workers = max(1, min(workers or os.cpu_count() or 1, len(sources)))
     if workers == 1:
-        return [p for s in sources for p in _sample_source(data_dir, s, first, last, scale, seed, clean, progress, reference_dir)]
+        written = [p for s in sources for p in _sample_source(data_dir, s, first, last, scale, seed, clean, progress, reference_dir)]
+        record_sample(data_dir, months_between(first, last), scale, seed, clean)
+        return written
     # Largest first, so the long 110 job starts at once.
     order = sorted(sources, key=lambda s: ("police", "hotline", "survey", "disputes").index(s))
     with multiprocessing.Manager() as manager:
@@ -230,7 +232,36 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
                 for future in done:
                     future.result()  # re-raise a worker's error here
             _drain(queue, progress)
-        return [p for f in futures for p in f.result()]
+        written = [p for f in futures for p in f.result()]
+    record_sample(data_dir, months_between(first, last), scale, seed, clean)
+    return written
+
+
+def record_sample(data_dir: Path, months: list[Month], scale: float, seed: int, clean: bool) -> Path:
+    """raw/sample.json: which months are synthetic and at which scale.
+
+    At --scale s the sample stands for s of the population, so per-10k rates are computed against
+    s × population (indicators.values reads this). Real exports have no such file.
+    """
+    import json
+
+    path = data_dir / "raw" / "sample.json"
+    record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    for month in months:
+        record[month.key] = {"scale": scale, "seed": seed, "clean": clean}
+    partial = path.with_name(".sample.json.part")
+    partial.write_text(json.dumps(dict(sorted(record.items())), indent=1), encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def sample_scale(data_dir: Path, month: Month) -> float:
+    import json
+
+    path = data_dir / "raw" / "sample.json"
+    if not path.exists():
+        return 1.0
+    return float(json.loads(path.read_text(encoding="utf-8")).get(month.key, {}).get("scale", 1.0))
 
 
 class _QueueProgress:

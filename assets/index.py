@@ -1,0 +1,127 @@
+"""Index assets: indicator_values and safety_index of a month, in the warehouse and data/out/<month>/.
+
+Thin: the SQL is in indicators.values, the arithmetic in indicators.engine and indicators.index.
+"""
+
+from datetime import datetime
+
+import dagster as dg
+import numpy as np
+import polars as pl
+
+from indicators import export, methodology as methodologies
+from indicators.index import INDICATOR_SCHEMA, INDEX_SCHEMA, compute_month
+from indicators.values import indicator_values
+from nsi.exports import SOURCES
+from nsi.ingest import stage
+from nsi.reference import load_reference
+from nsi.sample.generate import sample_scale
+from nsi.sample.sources import Month
+from pipelines.partitions import monthly_partitions
+from pipelines.resources import NsiWarehouse
+
+IN_RANGE = "scores_within_0_100"
+RANKS = "ranks_are_a_permutation"
+WEIGHTS = "weights_as_declared"
+CONTRIBUTIONS = "contributions_sum_to_change"
+TOLERANCE = 1e-6
+
+
+def _previous(con, table: str, months: list[str], schema: dict) -> pl.DataFrame:
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+    if not exists:
+        return pl.DataFrame(schema=schema)
+    marks = ", ".join("?" for _ in months)
+    return con.execute(f"SELECT * FROM {table} WHERE month IN ({marks})", months).pl()
+
+
+def _history(con, month: Month) -> pl.DataFrame:
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'indicator_values'").fetchone()[0]
+    if not exists:
+        return pl.DataFrame(schema={"month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "value": pl.Float64})
+    return con.execute("SELECT month, code, indicator, value FROM indicator_values WHERE month < ? AND month >= ?",
+                       [month.key, f"{month.year - 1:04d}-{month.month:02d}"]).pl()
+
+
+def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> dict[str, list[str]]:
+    """Problems per check; empty lists mean the month passes."""
+    problems = {IN_RANGE: [], RANKS: [], WEIGHTS: [], CONTRIBUTIONS: []}
+    for column in ["composite", *[s.code for s in methodology.sub_indices]]:
+        bad = index.filter(pl.col(column).is_not_null() & ~pl.col(column).is_between(0, 100))
+        problems[IN_RANGE] += [f"{r['code']} {column}={r[column]}" for r in bad.iter_rows(named=True)]
+    ranks = sorted(index.filter(pl.col("code") != "320100")["rank"].drop_nulls().to_list())
+    if ranks != [1 + sum(1 for r in ranks if r < x) for x in ranks] or len(ranks) != 11:
+        problems[RANKS].append(f"ranks {ranks}")
+    declared = {i.code: i.weight * methodology.sub_index_of(i.code).weight for i in methodology.indicators}
+    for code, group in indicators.group_by("code"):
+        weights = {r["indicator"]: r["effective_weight"] for r in group.iter_rows(named=True)}
+        total = sum(w for w in weights.values() if w is not None)
+        if abs(total - 1) > TOLERANCE:
+            problems[WEIGHTS].append(f"{code[0]}: effective weights sum to {total:.6f}")
+        if all(w is not None for w in weights.values()):
+            off = [k for k, w in weights.items() if abs(w - declared[k]) > TOLERANCE]
+            if off:
+                problems[WEIGHTS].append(f"{code[0]}: {off} differ from the declared weights")
+    contributions = indicators.group_by("code").agg(pl.col("contribution_mom").sum().alias("explained"))
+    joined = index.join(contributions, on="code").filter(pl.col("change_mom").is_not_null())
+    for r in joined.iter_rows(named=True):
+        if abs(r["explained"] + r["reweighting_mom"] - r["change_mom"]) > TOLERANCE:
+            problems[CONTRIBUTIONS].append(f"{r['code']}: {r['explained']:.6f} + {r['reweighting_mom']:.6f} ≠ {r['change_mom']:.6f}")
+    return problems
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("indicator_values", group_name="index", deps=[f"valid_{s}" for s in SOURCES],
+                     description="One row per (month, district or city, indicator): numerator, denominator, value, "
+                                 "population used, survey CI and sample size, normalised score, effective weight, "
+                                 "contribution to the change on last month, early warning.", kinds={"duckdb"}),
+        dg.AssetSpec("safety_index", group_name="index", deps=["indicator_values"],
+                     description="Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
+                                 "with its 5–95% interval, change on last month and last year; also "
+                                 "data/out/<month>/index.csv and index.xlsx.", kinds={"duckdb"}),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(IN_RANGE, asset="safety_index", blocking=True, description="composite and sub-indices in [0, 100]"),
+        dg.AssetCheckSpec(RANKS, asset="safety_index", blocking=True, description="ranks of the 11 districts are 1–11 (ties share)"),
+        dg.AssetCheckSpec(WEIGHTS, asset="safety_index", blocking=True, description="effective weights sum to 1 and equal the declared ones"),
+        dg.AssetCheckSpec(CONTRIBUTIONS, asset="safety_index", blocking=True, description="indicator contributions + re-weighting = change on last month"),
+    ],
+    partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False,
+)
+def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
+    reference = load_reference()
+    problems: dict[str, list[str]] = {}
+    versions, composites = {}, {}
+    for key in context.partition_keys:  # in order: each month reads the one before
+        month = Month.parse(key)
+        method = methodologies.for_month(key)
+        scale = sample_scale(warehouse.root, month)
+        if scale != 1.0:
+            context.log.info(f"{key}: synthetic sample at scale {scale}; per-10k rates use {scale} × population")
+        with warehouse.connect() as con:
+            stage.ensure_tables(con)
+            values = indicator_values(con, month, method, reference, scale)
+            previous_months = [month.previous().key, f"{month.year - 1:04d}-{month.month:02d}"]
+            result = compute_month(month, values, method, reference, _previous(con, "safety_index", previous_months, INDEX_SCHEMA(method)),
+                                   _previous(con, "indicator_values", previous_months, INDICATOR_SCHEMA),
+                                   _history(con, month))
+            stage.ensure_table_for(con, "indicator_values", INDICATOR_SCHEMA)
+            stage.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
+            stage.replace_months(con, [stage.MonthWrite("indicator_values", result.indicators, {"month": key}),
+                                       stage.MonthWrite("safety_index", result.index, {"month": key})])
+        out = warehouse.root / "out" / key
+        table = export.index_table(result.index, method)
+        export.write_csv(table, out / "index.csv")
+        export.write_xlsx(table, out / "index.xlsx", key, datetime(month.end.year, month.end.month, month.end.day))
+        for check, found in check_month(result.index, result.indicators, method).items():
+            problems.setdefault(check, []).extend(f"{key} {p}" for p in found)
+        versions[key] = method.version
+        city = result.index.filter(pl.col("code") == "320100")["composite"][0]
+        composites[key] = None if city is None or not np.isfinite(city) else round(city, 2)
+    yield dg.MaterializeResult(asset_key="indicator_values", metadata={"methodology_versions": dg.MetadataValue.json(versions)})
+    yield dg.MaterializeResult(asset_key="safety_index", metadata={
+        "methodology_versions": dg.MetadataValue.json(versions), "city_composite": dg.MetadataValue.json(composites)})
+    for check, found in problems.items():
+        yield dg.AssetCheckResult(asset_key="safety_index", check_name=check, passed=not found,
+                                  metadata={"problems": dg.MetadataValue.json(found[:50])})

@@ -1,0 +1,196 @@
+"""The monthly safety index: indicator values → scores → sub-indices → composite, rank, change, uncertainty.
+
+Pure: takes this month's indicator values, the methodology of the month, and the history the
+warehouse already holds (earlier months' index rows and indicator scores); returns the rows of
+`safety_index` and of `indicator_values` for the month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from indicators.engine import Node, Structure, aggregate, normalise, rank
+from indicators.methodology import Methodology
+from nsi.reference import CITY_CODE, Reference
+from nsi.sample.sources import Month
+
+ROOT = "NSI"
+MC_DRAWS = 400
+WEIGHT_NOISE = 0.25
+WARNING_MADS = 3.0
+WARNING_MIN_HISTORY = 6
+SURVEY = ("D1", "D2", "D3")
+
+
+def structure_of(methodology: Methodology, weights: dict[str, float] | None = None) -> Structure:
+    rows = methodology.structure_rows()
+    return Structure([Node(r["code"], r["parent"], (weights or {}).get(r["code"], r["weight"]), r["direction"],
+                           r["goal_lo"], r["goal_hi"]) for r in rows])
+
+
+@dataclass
+class MonthIndex:
+    index: pl.DataFrame  # safety_index rows
+    indicators: pl.DataFrame  # indicator_values rows, with score, weight and contribution
+
+
+def _matrix(values: pl.DataFrame, units: list[str], codes: list[str], column: str = "value") -> np.ndarray:
+    lookup = {(r["code"], r["indicator"]): r[column] for r in values.iter_rows(named=True)}
+    return np.array([[np.nan if lookup.get((u, c)) is None else lookup[(u, c)] for c in codes] for u in units], float)
+
+
+def _scores(raw: np.ndarray, structure: Structure, methodology: Methodology, method: str = "goalposts") -> np.ndarray:
+    scores = normalise(raw, structure, method)
+    if methodology.aggregation == "geometric":
+        scores = 1 + scores * 0.99  # geometric means need positive scores: [0, 100] → [1, 100]
+    return scores
+
+
+def _aggregate(scores: np.ndarray, structure: Structure, methodology: Methodology):
+    return aggregate(scores, structure, methodology.aggregation, methodology.missing.rule,
+                     methodology.missing.min_weight_present)
+
+
+def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, seed: int) -> np.ndarray:
+    """5th, 50th and 95th percentile of each district's rank over a seeded Monte Carlo.
+
+    Each draw perturbs every weight by a factor 1 + U(−0.25, 0.25) (renormalised among siblings,
+    as COINr's noisy weights), picks goalposts or min-max normalisation with equal chance, and
+    redraws the survey indicators within their sampling error.
+    """
+    rng = np.random.default_rng(seed)
+    base = structure_of(methodology)
+    ranks = np.zeros((MC_DRAWS, raw.shape[0]), dtype=int)
+    for draw in range(MC_DRAWS):
+        weights = {n.code: n.weight * (1 + rng.uniform(-WEIGHT_NOISE, WEIGHT_NOISE)) for n in base.nodes}
+        structure = structure_of(methodology, weights)
+        values = raw + np.where(np.isfinite(se), rng.standard_normal(raw.shape) * np.nan_to_num(se), 0.0)
+        method = "goalposts" if rng.random() < 0.5 else "minmax"
+        scores = _scores(values, structure, methodology, method)
+        ranks[draw] = rank(_aggregate(scores, structure, methodology).values[ROOT])
+    return np.percentile(ranks, [5, 50, 95], axis=0, method="nearest").T
+
+
+def early_warnings(values: pl.DataFrame, history: pl.DataFrame, methodology: Methodology) -> dict[tuple[str, str], str]:
+    """Indicator values outside median ± 3 robust SDs (1.4826·MAD) of their own trailing 12 months."""
+    warnings: dict[tuple[str, str], str] = {}
+    if history.height == 0:
+        return warnings
+    for (code, indicator), group in history.group_by(["code", "indicator"]):
+        past = group.sort("month").tail(12)["value"].drop_nulls().to_numpy()
+        if len(past) < WARNING_MIN_HISTORY:
+            continue
+        current = values.filter((pl.col("code") == code) & (pl.col("indicator") == indicator))["value"]
+        if current.len() == 0 or current[0] is None:
+            continue
+        median = float(np.median(past))
+        spread = max(1.4826 * float(np.median(np.abs(past - median))), 0.02 * abs(median), 1e-9)
+        deviation = (current[0] - median) / spread
+        if abs(deviation) > WARNING_MADS:
+            worse = (deviation > 0) == (methodology.indicator(indicator).direction == -1)
+            warnings[(code, indicator)] = f"{'worse' if worse else 'better'} than usual ({deviation:+.1f} robust SD)"
+    return warnings
+
+
+def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, reference: Reference,
+                  previous_index: pl.DataFrame, previous_indicators: pl.DataFrame, history: pl.DataFrame) -> MonthIndex:
+    """previous_index / previous_indicators: rows of last month and of the same month last year (may be empty)."""
+    units = [*reference.district_codes, CITY_CODE]
+    structure = structure_of(methodology)
+    codes = structure.indicators
+    raw = _matrix(values, units, codes)
+    scores = _scores(raw, structure, methodology)
+    result = _aggregate(scores, structure, methodology)
+    districts = len(reference.district_codes)
+    composite = result.values[ROOT]
+    ranks = rank(composite[:districts])
+
+    ci = _matrix(values, units, codes, "ci_high"), _matrix(values, units, codes, "ci_low")
+    se = np.where(np.isin(codes, SURVEY), (ci[0] - ci[1]) / (2 * 1.959964), np.nan)
+    seed = int(month.key.replace("-", ""))
+    intervals = rank_intervals(raw[:districts], se[:districts], methodology, seed)
+
+    last, last_year = month.previous().key, f"{month.year - 1:04d}-{month.month:02d}"
+
+    def previous_of(frame: pl.DataFrame, key: str, column: str) -> dict:
+        rows = frame.filter(pl.col("month") == key)
+        return {r["code"]: r[column] for r in rows.iter_rows(named=True)} if rows.height else {}
+
+    composite_last = previous_of(previous_index, last, "composite")
+    composite_year = previous_of(previous_index, last_year, "composite")
+    # Contributions to the change on last month: eᵢ(now)·Δsᵢ, plus re-weighting when the set of
+    # indicators present changed, so the parts add up exactly to the change (see engine.decompose).
+    last_rows = previous_indicators.filter(pl.col("month") == last)
+    last_score = {(r["code"], r["indicator"]): r["score"] for r in last_rows.iter_rows(named=True)}
+    last_weight = {(r["code"], r["indicator"]): r["effective_weight"] for r in last_rows.iter_rows(named=True)}
+    warnings = early_warnings(values, history, methodology)
+
+    indicator_rows, index_rows = [], []
+    for u, code in enumerate(units):
+        change = composite[u] - composite_last[code] if composite_last.get(code) is not None else None
+        explained = 0.0
+        for j, indicator in enumerate(codes):
+            s1, e1 = scores[u, j], result.effective_weights[u, j]
+            s0 = last_score.get((code, indicator))
+            contribution = None
+            if change is not None and np.isfinite(s1) and s0 is not None and np.isfinite(s0):
+                if methodology.aggregation == "arithmetic":
+                    contribution = float(e1 * (s1 - s0))
+                else:
+                    dlog = np.log(composite[u]) - np.log(composite_last[code])
+                    mean = change / dlog if abs(dlog) > 1e-12 else composite[u]
+                    contribution = float(e1 * (np.log(s1) - np.log(s0)) * mean)
+                explained += contribution
+            row = values.filter((pl.col("code") == code) & (pl.col("indicator") == indicator)).row(0, named=True)
+            indicator_rows.append({**row, "name": reference.name(code),
+                                   "score": None if not np.isfinite(s1) else float(s1),
+                                   "effective_weight": None if not np.isfinite(e1) else float(e1),
+                                   "contribution_mom": contribution,
+                                   "warning": warnings.get((code, indicator)),
+                                   "methodology_version": methodology.version})
+        missing = [codes[j] for j in range(len(codes)) if not np.isfinite(scores[u, j])]
+        flags = []
+        if missing:
+            flags.append(f"missing:{'/'.join(missing)} ({methodology.missing.rule})")
+        flags += [f"{codes[j]}:{warnings[(code, codes[j])]}" for j in range(len(codes)) if (code, codes[j]) in warnings]
+        is_district = u < districts
+        index_rows.append({
+            "month": month.key, "code": code, "name": reference.name(code),
+            "composite": _finite(composite[u]),
+            **{s.code: _finite(result.values[s.code][u]) for s in methodology.sub_indices},
+            "rank": int(ranks[u]) if is_district and ranks[u] else None,
+            "rank_p05": int(intervals[u, 0]) if is_district else None,
+            "rank_p50": int(intervals[u, 1]) if is_district else None,
+            "rank_p95": int(intervals[u, 2]) if is_district else None,
+            "change_mom": _finite(change),
+            "change_yoy": _finite(composite[u] - composite_year[code]) if composite_year.get(code) is not None else None,
+            "reweighting_mom": _finite(change - explained) if change is not None else None,
+            "methodology_version": methodology.version,
+            "flags": "; ".join(flags) or None,
+        })
+    return MonthIndex(pl.DataFrame(index_rows, schema=INDEX_SCHEMA(methodology)),
+                      pl.DataFrame(indicator_rows, schema=INDICATOR_SCHEMA))
+
+
+def _finite(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def INDEX_SCHEMA(methodology: Methodology) -> dict:  # noqa: N802 - a schema, named like a constant
+    return {"month": pl.Utf8, "code": pl.Utf8, "name": pl.Utf8, "composite": pl.Float64,
+            **{s.code: pl.Float64 for s in methodology.sub_indices},
+            "rank": pl.Int64, "rank_p05": pl.Int64, "rank_p50": pl.Int64, "rank_p95": pl.Int64,
+            "change_mom": pl.Float64, "change_yoy": pl.Float64, "reweighting_mom": pl.Float64,
+            "methodology_version": pl.Utf8, "flags": pl.Utf8}
+
+
+INDICATOR_SCHEMA = {
+    "month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "numerator": pl.Float64, "denominator": pl.Float64,
+    "value": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64, "population": pl.Int64,
+    "population_year": pl.Int64, "population_scale": pl.Float64, "flag": pl.Utf8, "name": pl.Utf8,
+    "score": pl.Float64, "effective_weight": pl.Float64, "contribution_mom": pl.Float64, "warning": pl.Utf8,
+    "methodology_version": pl.Utf8,
+}

@@ -1,0 +1,110 @@
+"""The monthly index on the sample: tables, exports, plausibility, planted district differences, checks."""
+
+import duckdb
+import polars as pl
+import pytest
+
+from indicators.methodology import for_month
+from nsi.reference import load_reference
+
+CORE = ["320102", "320104", "320106"]  # 110 ×1.3 per resident in the generator
+RURAL = ["320116", "320117", "320118"]  # 110 ×0.8, slower arrival
+
+
+def query(root, sql, params=()):
+    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).pl()
+    finally:
+        con.close()
+
+
+def test_safety_index_for_11_districts_and_city(ingested_q1):
+    root, _ = ingested_q1
+    index = query(root, "SELECT * FROM safety_index ORDER BY month, code")
+    assert index.height == 36
+    for month, group in index.group_by("month"):
+        assert sorted(group["code"].to_list()) == sorted([*load_reference().district_codes, "320100"])
+        districts = group.filter(pl.col("code") != "320100")
+        assert sorted(districts["rank"].to_list()) == sorted(
+            [1 + sum(1 for r in districts["composite"] if r > c) for c in districts["composite"]])
+        assert (districts["rank_p05"] <= districts["rank"]).all() and (districts["rank"] <= districts["rank_p95"]).all()
+    # Plausible: nothing pinned at an end of the scale by ill-chosen goalposts.
+    for column in ("composite", "A", "B", "C", "D"):
+        values = index[column]
+        assert values.min() > 0 and values.max() < 100 or column in ("B", "C"), (column, values.min(), values.max())
+    assert index["composite"].is_between(20, 95).all()
+    assert set(index["methodology_version"].to_list()) == {"v1"}
+
+
+def test_city_is_computed_from_all_records(ingested_q1):
+    root, _ = ingested_q1
+    ref = load_reference()
+    crimes = query(root, "SELECT count(*) AS n FROM valid_police WHERE month = '2024-02' AND is_valid = '是' "
+                         "AND coalesce(feedback_category, category) = '刑事'")["n"][0]
+    row = query(root, "SELECT * FROM indicator_values WHERE month = '2024-02' AND code = '320100' AND indicator = 'A1'").row(0, named=True)
+    assert row["numerator"] == crimes
+    assert row["value"] == pytest.approx(crimes / (ref.city_population(2024) * row["population_scale"]) * 1e4)
+    assert row["population_year"] == 2020
+
+
+def test_survey_values_have_ci_and_sample_size(ingested_q1):
+    root, _ = ingested_q1
+    survey = query(root, "SELECT * FROM indicator_values WHERE indicator IN ('D1','D2','D3') AND code <> '320100'")
+    assert (survey["n"] >= 290).all()
+    assert (survey["ci_low"] <= survey["value"]).all() and (survey["value"] <= survey["ci_high"]).all()
+    d1 = survey.filter(pl.col("indicator") == "D1")["value"]
+    assert d1.mean() == pytest.approx(0.992, abs=0.01)
+
+
+def test_planted_district_differences_show_in_their_sub_indices(ingested_q1):
+    root, _ = ingested_q1
+    scores = query(root, "SELECT code, indicator, avg(score) AS score, avg(value) AS value FROM indicator_values "
+                         "GROUP BY code, indicator")
+    get = lambda codes, ind, col="score": scores.filter(pl.col("code").is_in(codes) & (pl.col("indicator") == ind))[col].mean()
+    # More 110 incidents per resident in the centre: worse (lower) A1, A2, A4 scores than in the rural districts.
+    for indicator in ("A1", "A2", "A4"):
+        assert get(CORE, indicator) < get(RURAL, indicator) - 10, indicator
+    # Slower arrival in the countryside.
+    assert get(RURAL, "A5", "value") > 1.8 * get(CORE, "A5", "value")
+    # Top-box sense of security: 高淳 (80%) above 浦口 (68%), as planted.
+    assert get(["320118"], "D2", "value") > get(["320111"], "D2", "value") + 0.06
+    assert get(["320118"], "D2") > get(["320111"], "D2") + 30
+
+
+def test_contributions_sum_to_the_change(ingested_q1):
+    root, _ = ingested_q1
+    joined = query(root, "SELECT s.code, s.change_mom, s.reweighting_mom, sum(i.contribution_mom) AS explained "
+                         "FROM safety_index s JOIN indicator_values i USING (month, code) "
+                         "WHERE s.month = '2024-03' GROUP BY ALL")
+    assert joined.height == 12
+    for row in joined.iter_rows(named=True):
+        assert row["explained"] + row["reweighting_mom"] == pytest.approx(row["change_mom"], abs=1e-9)
+
+
+def test_index_csv_and_xlsx_match_the_warehouse(ingested_q1):
+    root, _ = ingested_q1
+    raw = (root / "out/2024-03/index.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    csv = pl.read_csv(raw[3:], schema_overrides={"区划代码": pl.Utf8})
+    warehouse = query(root, "SELECT code, composite, rank FROM safety_index WHERE month = '2024-03' ORDER BY code")
+    merged = csv.join(warehouse, left_on="区划代码", right_on="code")
+    assert merged.height == 12
+    for row in merged.iter_rows(named=True):
+        assert row["平安指数"] == round(row["composite"], 1)
+        assert row["排名"] == row["rank"]
+    xlsx = pl.read_excel(root / "out/2024-03/index.xlsx", schema_overrides={"区划代码": pl.Utf8})
+    assert xlsx["平安指数"].to_list() == csv["平安指数"].to_list()
+    subs = [f"{s.name_zh}指数" for s in for_month("2024-03").sub_indices]
+    assert set(subs) <= set(csv.columns)
+
+
+def test_rank_intervals_are_seeded(ingested_q1):
+    from indicators.index import rank_intervals
+    import numpy as np
+    root, _ = ingested_q1
+    values = query(root, "SELECT code, indicator, value FROM indicator_values WHERE month = '2024-03' AND code <> '320100' ORDER BY code, indicator")
+    m = for_month("2024-03")
+    raw = values.pivot(on="indicator", index="code", values="value").select([i.code for i in m.indicators]).to_numpy()
+    se = np.full(raw.shape, 0.005)
+    assert (rank_intervals(raw, se, m, 7) == rank_intervals(raw, se, m, 7)).all()
