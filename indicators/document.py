@@ -32,7 +32,7 @@ def render_version(m: Methodology) -> list[str]:
             lines.append(
                 f"| {sub.code} {sub.name_zh} ({sub.name_en}) | {sub.weight:g} | {i.code} {i.name_zh} ({i.name_en}) | "
                 f"{i.weight:g} | {i.weight * sub.weight:.4f} | {DIRECTION[i.direction]} | "
-                f"{i.goalposts[0]:g} – {i.goalposts[1]:g} | {i.unit} | {i.definition} |")
+                f"{i.goalposts[0]:g} – {i.goalposts[1]:g} | {i.unit} | {i.definition_zh}<br>{i.definition} |")
     if m.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in m.notes]
     return lines + [""]

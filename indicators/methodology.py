@@ -34,6 +34,7 @@ class Indicator(BaseModel):
     name_en: str
     source: Literal["police", "hotline", "disputes", "survey"]
     definition: str
+    definition_zh: str
     unit: str
     direction: Literal[1, -1]
     weight: float = Field(gt=0)

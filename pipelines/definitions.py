@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.index import safety_index
 from assets.ingest import ingest_assets
+from assets.reports import district_reports
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse, default_data_dir
 
@@ -13,7 +14,7 @@ monthly_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, safety_index],
+    assets=[*ingest_assets, safety_index, district_reports],
     jobs=[monthly_job],
     resources={"warehouse": NsiWarehouse(data_dir=default_data_dir())},
     executor=dg.in_process_executor,

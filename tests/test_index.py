@@ -108,3 +108,22 @@ def test_rank_intervals_are_seeded(ingested_q1):
     raw = values.pivot(on="indicator", index="code", values="value").select([i.code for i in m.indicators]).to_numpy()
     se = np.full(raw.shape, 0.005)
     assert (rank_intervals(raw, se, m, 7) == rank_intervals(raw, se, m, 7)).all()
+
+
+def test_nsi_compose_recomputes_the_published_composite(ingested_q1, tmp_path):
+    """An auditor's independent path: the month's indicator values and the methodology in compose format."""
+    from conftest import run_nsi
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    values = query(root, "SELECT code, indicator, value FROM indicator_values WHERE month = '2024-03'")
+    wide = values.pivot(on="indicator", index="code", values="value").rename({"code": "unit"})
+    wide.select(["unit", *[i.code for i in m.indicators]]).write_csv(tmp_path / "X.csv")
+    pl.DataFrame(m.structure_rows()).write_csv(tmp_path / "S.csv")
+    run_nsi(["compose", "--indicators", "X.csv", "--structure", "S.csv", "--out", "R.csv"], tmp_path, cwd=tmp_path)
+    recomputed = pl.read_csv(tmp_path / "R.csv", schema_overrides={"unit": pl.Utf8})
+    published = query(root, "SELECT code AS unit, composite, A, B, C, D FROM safety_index WHERE month = '2024-03'")
+    joined = published.join(recomputed, on="unit", suffix="_r")
+    assert joined.height == 12
+    for column in ("A", "B", "C", "D"):
+        assert (joined[column] - joined[f"{column}_r"]).abs().max() < 1e-5
+    assert (joined["composite"] - joined["NSI"]).abs().max() < 1e-5

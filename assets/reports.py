@@ -1,0 +1,61 @@
+"""Report asset: one PDF briefing per district and the city overview, data/out/<month>/reports/<code>.pdf."""
+
+import hashlib
+import os
+
+import dagster as dg
+import polars as pl
+
+from indicators import methodology as methodologies
+from nsi.reference import CITY_CODE, load_reference
+from nsi.reports import context as briefings
+from nsi.reports.render import render_all
+from nsi.sample.sources import Month
+from pipelines.partitions import monthly_partitions
+from pipelines.resources import NsiWarehouse
+
+NO_FETCH = "nothing_fetched_from_outside"
+
+
+def month_versions(con, key: str) -> tuple[str, str]:
+    """(input sha256, data version): the hash of the month's input hashes, and of its index rows."""
+    inputs = con.execute("SELECT source || ':' || file_sha256 FROM ingest_log WHERE month = ? ORDER BY source", [key]).fetchall()
+    input_sha = hashlib.sha256("\n".join(r[0] for r in inputs).encode()).hexdigest()
+    rows = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [key]).pl()
+    return input_sha, hashlib.sha256(rows.write_csv().encode()).hexdigest()
+
+
+@dg.asset(
+    group_name="reports", deps=["safety_index"], partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(), kinds={"pdf"}, code_version="1",
+    description="Chinese PDF briefing per district (2–4 pages) and the city overview, PDF/A-3u with the index rows "
+                "attached, byte-identical on rerun: data/out/<month>/reports/<code>.pdf.",
+    check_specs=[dg.AssetCheckSpec(NO_FETCH, asset="district_reports", blocking=True,
+                                   description="rendering fetched no file or URL outside reports/")],
+)
+def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
+    reference = load_reference()
+    refused_all: list[str] = []
+    written = {}
+    for key in context.partition_keys:
+        month = Month.parse(key)
+        method = methodologies.for_month(key)
+        jobs = []
+        with warehouse.connect() as con:
+            input_sha, data_version = month_versions(con, key)
+            index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [key]).pl()
+            for code in [*reference.district_codes, CITY_CODE]:
+                briefing = briefings.build(con, month, code, reference, method)
+                rows = index if code == CITY_CODE else index.filter(pl.col("code") == code)
+                jobs.append((briefing, rows, input_sha, data_version))
+        folder = warehouse.root / "out" / key / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        for code, pdf, refused in render_all(jobs, workers=min(2, os.cpu_count() or 1)):
+            partial = folder / f".{code}.pdf.part"
+            partial.write_bytes(pdf)
+            partial.replace(folder / f"{code}.pdf")
+            written[f"{key}/{code}"] = hashlib.sha256(pdf).hexdigest()
+            refused_all += refused
+        context.log.info(f"{key}: wrote {len(jobs)} briefings to {folder}")
+    yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
+    yield dg.AssetCheckResult(check_name=NO_FETCH, passed=not refused_all, metadata={"refused": refused_all[:20]})

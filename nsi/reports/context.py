@@ -1,0 +1,144 @@
+"""What a briefing says, read from the warehouse: numbers only, no row-level records.
+
+A district's context holds its own indicator detail and, for every other district, only the index
+value and rank. Counts of categories and streets are aggregates; no free text from exports is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from indicators.methodology import Methodology
+from nsi.reference import CITY_CODE, Reference
+from nsi.reports import charts
+from nsi.sample.generate import months_between
+from nsi.sample.sources import Month
+
+SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
+SAFETY_HOTLINE = "(category_l1 = '公共安全' OR category_l2 = '噪音扰民')"
+
+
+@dataclass
+class Briefing:
+    code: str
+    name: str
+    month: Month
+    methodology: Methodology
+    data: dict = field(default_factory=dict)
+
+
+def _df(con, sql: str, params: list) -> pl.DataFrame:
+    return con.execute(sql, params).pl()
+
+
+def _fmt_change(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.1f}"
+
+
+def driver_sentence(name: str, change: float | None, contributions: list[dict], indicator_names: dict) -> str:
+    """A plain-language paragraph from the largest contributions to the change, both directions."""
+    if change is None:
+        return f"{name}本月无上月可比数据，暂不分析变化原因。"
+    direction = "上升" if change > 0.05 else "下降" if change < -0.05 else "基本持平"
+    text = f"{name}平安指数较上月{direction}" + (f"{abs(change):.1f}分" if direction != "基本持平" else "")
+    ups = sorted((c for c in contributions if (c["contribution_mom"] or 0) > 0.05), key=lambda c: -c["contribution_mom"])[:2]
+    downs = sorted((c for c in contributions if (c["contribution_mom"] or 0) < -0.05), key=lambda c: c["contribution_mom"])[:2]
+    parts = []
+    if ups:
+        parts.append("拉动上升的主要是" + "、".join(f"{indicator_names[c['indicator']]}（{c['contribution_mom']:+.1f}分）" for c in ups))
+    if downs:
+        parts.append("拖累的主要是" + "、".join(f"{indicator_names[c['indicator']]}（{c['contribution_mom']:+.1f}分）" for c in downs))
+    if not parts:
+        parts.append("各项指标变化均不足0.1分")
+    return text + "。" + "；".join(parts) + "。"
+
+
+def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Reference, methodology: Methodology) -> Briefing:
+    key = month.key
+    first = Month(month.year - 1, month.month)
+    window = [m.key for m in months_between(first, month)]
+    index = _df(con, "SELECT * FROM safety_index WHERE month = ?", [key])
+    trend = _df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})", window)
+    name = reference.name(code)
+    own = index.filter(pl.col("code") == code).row(0, named=True)
+    city = index.filter(pl.col("code") == CITY_CODE).row(0, named=True)
+    subs = methodology.sub_indices
+    indicator_names = {i.code: i.name_zh for i in methodology.indicators}
+
+    def series(unit: str) -> list[float | None]:
+        lookup = {r["month"]: r["composite"] for r in trend.filter(pl.col("code") == unit).iter_rows(named=True)}
+        return [lookup.get(m) for m in window]
+
+    districts = index.filter(pl.col("code") != CITY_CODE).sort("composite", descending=True, nulls_last=True)
+    ranking_rows = [(r["name"], r["composite"]) for r in districts.iter_rows(named=True) if r["composite"] is not None]
+    names = {c: reference.name(c) for c in reference.district_codes}
+    map_values = {r["code"]: r["composite"] for r in districts.iter_rows(named=True)}
+
+    indicators = _df(con, "SELECT * FROM indicator_values WHERE month = ? AND code = ? ORDER BY indicator", [key, code])
+    rows = []
+    for i in methodology.indicators:
+        r = indicators.filter(pl.col("indicator") == i.code).row(0, named=True)
+        rows.append({**r, "name_zh": i.name_zh, "unit": i.unit, "direction": i.direction,
+                     "sub": methodology.sub_index_of(i.code).name_zh})
+    where = "" if code == CITY_CODE else "AND district_code = ?"
+    params = [key] if code == CITY_CODE else [key, code]
+    top_hotline = _df(con, f"SELECT category_l3 AS label, count(*) AS n FROM valid_hotline WHERE month = ? {where} "
+                           f"AND {SAFETY_HOTLINE} GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
+    top_police = _df(con, f"SELECT subcategory AS label, count(*) AS n FROM valid_police WHERE month = ? {where} "
+                          "AND is_valid = '是' AND subcategory IS NOT NULL GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
+    top_disputes = _df(con, f"SELECT dispute_type AS label, count(*) AS n FROM valid_disputes WHERE month = ? {where} "
+                            "GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
+    streets = _df(con, f"""
+        SELECT street_code, sum(n) AS n, sum(h) AS hotline, sum(d) AS disputes FROM (
+            SELECT street_code, count(*) AS n, count(*) AS h, 0 AS d FROM valid_hotline
+            WHERE month = ? {where} AND {SAFETY_HOTLINE} AND street_code IS NOT NULL GROUP BY 1
+            UNION ALL
+            SELECT street_code, count(*), 0, count(*) FROM valid_disputes
+            WHERE month = ? {where} AND street_code IS NOT NULL GROUP BY 1)
+        GROUP BY 1 ORDER BY n DESC, street_code LIMIT 5""", params + params)
+    street_rows = [{"name": reference.streets[s].name, "district": reference.name(reference.streets[s].district_code),
+                    "n": n, "hotline": h, "disputes": d} for s, n, h, d in streets.iter_rows()]
+    quality = _df(con, "SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped AS dropped "
+                       "FROM ingest_log WHERE month = ? ORDER BY source", [key])
+    present = set(quality["source"].to_list())
+    missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in present]
+    survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
+    warnings = [r for r in rows if r["warning"]]
+    complete = not missing_sources and own["composite"] is not None
+
+    data = {
+        "title": "南京市平安指数月度简报" if code != CITY_CODE else "南京市平安指数月度综述",
+        "name": name, "code": code, "month_label": f"{month.year}年{month.month}月", "month": key,
+        "status": "正式版" if complete else "数据不完整（试算）",
+        "composite": own["composite"], "rank": own["rank"], "rank_p05": own["rank_p05"], "rank_p95": own["rank_p95"],
+        "change_mom": _fmt_change(own["change_mom"]), "change_yoy": _fmt_change(own["change_yoy"]),
+        "city_composite": city["composite"],
+        "subs": [{"code": s.code, "name": s.name_zh, "weight": s.weight, "value": own[s.code], "city": city[s.code]}
+                 for s in subs],
+        "indicators": rows,
+        "drivers": driver_sentence(name, own["change_mom"], rows, indicator_names),
+        "top_hotline": top_hotline.to_dicts(), "top_police": top_police.to_dicts(), "top_disputes": top_disputes.to_dicts(),
+        "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
+        "quality": [{**r, "source": SOURCE_NAMES[r["source"]]} for r in quality.iter_rows(named=True)],
+        "flags": own["flags"],
+        "trend_svg": charts.trend(window, series(code), series(CITY_CODE), name),
+        "ranking_svg": charts.ranking(ranking_rows, name if code != CITY_CODE else None),
+        "radar_svg": charts.radar([s.name_zh for s in subs], [own[s.code] for s in subs], [city[s.code] for s in subs], name),
+        "map_svg": charts.tile_map(map_values, names, code if code != CITY_CODE else None),
+        "districts": [
+            {"name": r["name"], "code": r["code"], "composite": r["composite"], "rank": r["rank"],
+             "rank_p05": r["rank_p05"], "rank_p95": r["rank_p95"], "change_mom": _fmt_change(r["change_mom"]),
+             # Other districts appear in a district's briefing only as index value and rank.
+             **({s.code: r[s.code] for s in subs} if code == CITY_CODE else {})}
+            for r in districts.iter_rows(named=True)
+        ],
+        "movers": sorted(({"name": r["name"], "change": r["change_mom"]} for r in districts.iter_rows(named=True)
+                          if r["change_mom"] is not None), key=lambda m: -abs(m["change"]))[:3],
+        "methodology": methodology,
+    }
+    return Briefing(code, name, month, methodology, data)
