@@ -1,0 +1,54 @@
+"""Time to render a month's 12 briefings: per briefing, all 12 in one process, and a pool of 2.
+
+Usage: python benchmarks/reports.py DATA_DIR YYYY-MM   (a warehouse where `nsi run` has computed the month)
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from assets.reports import month_versions
+from indicators.methodology import for_month
+from nsi.reference import CITY_CODE, load_reference
+from nsi.reports import context
+from nsi.reports.render import render_all, render_pdf
+
+
+def main() -> None:
+    root, month = Path(sys.argv[1]), context.Month.parse(sys.argv[2])
+    ref = load_reference()
+    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+    start = time.perf_counter()
+    sha, version = month_versions(con, month.key)
+    index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
+    jobs = [(context.build(con, month, c, ref, for_month(month.key)),
+             index if c == CITY_CODE else index.filter(pl.col("code") == c), sha, version)
+            for c in [*ref.district_codes, CITY_CODE]]
+    build = time.perf_counter() - start
+    con.close()
+    render_pdf(*jobs[0])  # warm-up: imports, font loading
+    each = []
+    for job in jobs:
+        start = time.perf_counter()
+        render_pdf(*job)
+        each.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    render_all(jobs, workers=1)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    render_all(jobs, workers=2)
+    two = time.perf_counter() - start
+    print(f"context for 12 briefings (DuckDB queries + SVG): {build:.2f} s")
+    print(f"one briefing, warm process: median {statistics.median(each):.2f} s, max {max(each):.2f} s")
+    print(f"all 12, one process: {one:.2f} s")
+    print(f"all 12, pool of 2 (spawned workers, imports included): {two:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
