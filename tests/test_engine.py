@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import run_nsi
+from conftest import REPO, run_nsi
 from indicators.engine import EngineError, Node, Structure, aggregate, decompose, normalise, rank
 
 # ROOT ← P (weight 2) ← x1 (+, goalposts 0–4), x2 (−, 0–40);  ROOT ← x3 (weight 1, +, 0–10)
@@ -186,3 +186,17 @@ def test_contributions_sum_exactly_to_the_change(case, method, rnd):
     change = a1.values["ROOT"] - a0.values["ROOT"]
     ok = np.isfinite(change)
     np.testing.assert_allclose(contributions.sum(axis=1)[ok] + reweighting[ok], change[ok], atol=1e-9)
+
+
+def test_published_hdi_example_is_reproduced(tmp_path):
+    """UNDP's HDI worked example (docs/external-example.md): published indices ×100, three decimals."""
+    data = REPO / "tests/data/external"
+    run_nsi(["compose", "--indicators", str(data / "hdi1999_indicators.csv"), "--structure",
+             str(data / "hdi1999_structure.csv"), "--out", "R.csv"], tmp_path, cwd=tmp_path)
+    ours = pl.read_csv(tmp_path / "R.csv")
+    published = pl.read_csv(data / "hdi1999_published.csv")
+    joined = published.join(ours, on="unit", suffix="_ours")
+    assert joined.height == 3
+    for column in ("LEI", "EDU", "GDPI", "HDI"):
+        assert (joined[column] * 100 - joined[f"{column}_ours"]).abs().max() < 0.06, column
+    assert joined["rank"].to_list() == joined["rank_ours"].to_list()
