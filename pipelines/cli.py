@@ -139,6 +139,25 @@ def compose(
     console.print(f"wrote {out} ({result.height} units)", highlight=False)
 
 
+@app.command()
+def ui(port: int = typer.Option(3000, help="Port on 127.0.0.1.")) -> None:
+    """Start the Dagster UI (and the daemon for schedules and sensors) on http://127.0.0.1:PORT.
+
+    Uses the same instance as `nsi run` ($NSI_DATA_DIR/dagster_home unless DAGSTER_HOME is set), so the
+    runs of the CLI are listed, and a month or a range can be materialised there with the same result.
+    """
+    import os
+    import subprocess
+
+    from pipelines.run import dagster_home
+
+    home = dagster_home(data_dir())
+    env = dict(os.environ, DAGSTER_HOME=str(home), NSI_DATA_DIR=str(data_dir()))
+    console.print(f"Dagster UI on http://127.0.0.1:{port} (instance {home}); Ctrl-C stops it", highlight=False)
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
 def main() -> None:
     import warnings
 

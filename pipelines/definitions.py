@@ -5,6 +5,7 @@ import dagster as dg
 from assets.index import safety_index
 from assets.ingest import ingest_assets
 from assets.reports import district_reports
+from pipelines.automation import build_schedule, build_sensor
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse, default_data_dir
 
@@ -16,6 +17,8 @@ monthly_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*ingest_assets, safety_index, district_reports],
     jobs=[monthly_job],
+    schedules=[build_schedule(monthly_job)],
+    sensors=[build_sensor(monthly_job)],
     resources={"warehouse": NsiWarehouse(data_dir=default_data_dir())},
     executor=dg.in_process_executor,
 )

@@ -9,12 +9,60 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import fcntl
+import time
+from pydantic import PrivateAttr
 
 
 class NsiWarehouse(dg.ConfigurableResource):
     """The data directory ($NSI_DATA_DIR): raw/, archive/, warehouse/nsi.duckdb, out/."""
 
     data_dir: str
+    # How long a run waits for another run that holds the warehouse before it gives up.
+    lock_wait_seconds: float = float(os.environ.get("NSI_LOCK_WAIT_SECONDS", "1800"))
+    _lock: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """One writer at a time, whoever starts the run (CLI, UI, schedule, sensor).
+
+        DuckDB allows one writing process per file; a second run waits here for the whole of the
+        first, so their writes never interleave, and gives up with a plain message if it waits too long.
+        """
+        lock_path = self.root / "warehouse" / ".writer.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")
+        started = time.monotonic()
+        warned = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another run"
+                if time.monotonic() - started > self.lock_wait_seconds:
+                    handle.close()
+                    raise dg.Failure(description=(
+                        f"the warehouse {self.database} is in use by {holder}; waited {self.lock_wait_seconds:.0f} s. "
+                        "Run again when that run has finished (see the Dagster UI)"))
+                if not warned and context.log:
+                    context.log.info(f"waiting for {holder} to finish writing the warehouse")
+                    warned = True
+                time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        run_id = getattr(context, "run_id", None) or "a run"
+        handle.write(f"Dagster run {run_id} (pid {os.getpid()})")
+        handle.flush()
+        self._lock = handle
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.seek(0)
+            self._lock.truncate()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
 
     @property
     def root(self) -> Path:

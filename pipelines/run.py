@@ -58,8 +58,12 @@ def run_months(first: Month, last: Month, data_dir: Path) -> RunOutcome:
     result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, **kwargs)
     failures = []
     for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            failures.append(f"{event.step_key}: {_plain_message(event.event_specific_data.error)}")
+        if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
+            error = getattr(event.event_specific_data, "error", None)
+            where = event.step_key or "run"
+            message = f"{where}: {_plain_message(error)}"
+            if message not in failures:
+                failures.append(message)
     failed_checks = [
         f"{e.event_specific_data.asset_key.to_user_string()}: {e.event_specific_data.check_name}"
         for e in result.all_events

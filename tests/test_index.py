@@ -127,3 +127,17 @@ def test_nsi_compose_recomputes_the_published_composite(ingested_q1, tmp_path):
     for column in ("A", "B", "C", "D"):
         assert (joined[column] - joined[f"{column}_r"]).abs().max() < 1e-5
     assert (joined["composite"] - joined["NSI"]).abs().max() < 1e-5
+
+
+def test_early_warning_flags_a_value_outside_its_trailing_band():
+    from indicators.index import early_warnings
+    m = for_month("2024-03")
+    months = [f"2023-{k:02d}" for k in range(3, 13)] + ["2024-01", "2024-02"]
+    history = pl.DataFrame({"month": months, "code": ["320102"] * 12, "indicator": ["A1"] * 12,
+                            "value": [10.0, 10.4, 9.8, 10.1, 9.9, 10.3, 10.0, 9.7, 10.2, 10.1, 9.9, 10.0]})
+    spike = pl.DataFrame({"code": ["320102"], "indicator": ["A1"], "value": [14.0]})
+    usual = pl.DataFrame({"code": ["320102"], "indicator": ["A1"], "value": [10.3]})
+    assert early_warnings(spike, history, m)[("320102", "A1")].startswith("worse")
+    assert early_warnings(usual, history, m) == {}
+    # Too little history: no warning at all.
+    assert early_warnings(spike, history.tail(4), m) == {}
