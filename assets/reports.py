@@ -7,7 +7,9 @@ import dagster as dg
 import polars as pl
 
 from indicators import methodology as methodologies
+from nsi import manifest
 from nsi.reference import CITY_CODE, load_reference
+from nsi.sample.generate import sample_scale
 from nsi.reports import context as briefings
 from nsi.reports.render import render_all
 from nsi.sample.sources import Month
@@ -29,7 +31,8 @@ def month_versions(con, key: str) -> tuple[str, str]:
     group_name="reports", deps=["safety_index"], partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"pdf"}, code_version="1",
     description="Chinese PDF briefing per district (2–4 pages) and the city overview, PDF/A-3u with the index rows "
-                "attached, byte-identical on rerun: data/out/<month>/reports/<code>.pdf.",
+                "attached, byte-identical on rerun: data/out/<month>/reports/<code>.pdf; then the month's "
+                "manifest.json (inputs with sha256 and row counts, versions, outputs with sha256, run id).",
     check_specs=[dg.AssetCheckSpec(NO_FETCH, asset="district_reports", blocking=True,
                                    description="rendering fetched no file or URL outside reports/")],
 )
@@ -56,6 +59,10 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
             partial.replace(folder / f"{code}.pdf")
             written[f"{key}/{code}"] = hashlib.sha256(pdf).hexdigest()
             refused_all += refused
-        context.log.info(f"{key}: wrote {len(jobs)} briefings to {folder}")
+        with warehouse.connect() as con:
+            record = manifest.build(con, key, folder.parent, context.run_id, method.version,
+                                    sample_scale(warehouse.root, month))
+        manifest.write(record, folder.parent)
+        context.log.info(f"{key}: wrote {len(jobs)} briefings to {folder} and manifest.json")
     yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
     yield dg.AssetCheckResult(check_name=NO_FETCH, passed=not refused_all, metadata={"refused": refused_all[:20]})

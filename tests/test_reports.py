@@ -182,3 +182,22 @@ def test_font_covers_every_character_reports_can_contain():
         cmap = TTFont(REPORTS_DIR / "fonts" / f"NSI-Sans-{weight}.otf").getBestCmap()
         missing = sorted(c for c in wanted if ord(c) not in cmap)
         assert not missing, f"{weight} lacks {''.join(missing)}"
+
+
+def test_manifest_lists_inputs_outputs_and_versions(ingested_q1):
+    import json
+    root, _ = ingested_q1
+    manifest = json.loads((root / "out/2024-03/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["month"] == "2024-03" and manifest["methodology_version"] == "v1"
+    assert manifest["population_scale"] == 0.01
+    assert [i["source"] for i in manifest["inputs"]] == ["disputes", "hotline", "police", "survey"]
+    for item in manifest["inputs"]:
+        archived = root / "archive" / item["sha256"]
+        assert archived.stat().st_size == item["bytes"]
+        assert item["rows_read"] == item["rows_loaded"] + item["rows_rejected"] + item["duplicates_dropped"] + item["reexports_dropped"]
+    paths = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    assert {"index.csv", "index.xlsx", *(f"reports/{c}.pdf" for c in CODES)} <= set(paths)
+    for path, sha in paths.items():
+        assert hashlib.sha256((root / "out/2024-03" / path).read_bytes()).hexdigest() == sha
+    assert len(manifest["code"]["lock_file_sha256"]) == 64 and manifest["code"]["reference_data_version"] == "2026.1"
+    assert re.fullmatch(r"[0-9a-f-]{36}", manifest["dagster_run_id"])

@@ -1,0 +1,65 @@
+"""manifest.json of a month: what went in, what came out, and with which versions of everything."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from nsi.reference import load_reference
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_version() -> dict:
+    commit = "unknown"
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10)
+        if result.returncode == 0:
+            commit = result.stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+            if dirty:
+                commit += "+uncommitted"
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"git_commit": commit, "lock_file_sha256": sha256_of(REPO / "requirements.lock"),
+            "reference_data_version": load_reference().version}
+
+
+def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str, methodology_version: str,
+          population_scale: float) -> dict:
+    inputs = con.execute(
+        "SELECT e.source, e.file_name, e.file_sha256, e.file_bytes, e.encoding, i.rows_read, i.rows_loaded, "
+        "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped FROM extract_log e "
+        "JOIN ingest_log i USING (source, month) WHERE e.month = ? ORDER BY e.source", [month]).fetchall()
+    keys = ["source", "file_name", "sha256", "bytes", "encoding", "rows_read", "rows_loaded", "rows_rejected",
+            "duplicates_dropped", "reexports_dropped"]
+    outputs = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
+    return {
+        "month": month,
+        "methodology_version": methodology_version,
+        "population_scale": population_scale,
+        "inputs": [dict(zip(keys, row)) for row in inputs],
+        "outputs": [{"path": p.relative_to(out_dir).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size}
+                    for p in outputs],
+        "code": code_version(),
+        "dagster_run_id": run_id,
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write(manifest: dict, out_dir: Path) -> Path:
+    target = out_dir / "manifest.json"
+    partial = out_dir / ".manifest.json.part"
+    partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(target)
+    return target
