@@ -95,7 +95,7 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
     versions, composites = {}, {}
     for key in context.partition_keys:  # in order: each month reads the one before
         month = Month.parse(key)
-        method = methodologies.for_month(key)
+        method = methodologies.for_run(key)
         scale = sample_scale(warehouse.root, month)
         if scale != 1.0:
             context.log.info(f"{key}: synthetic sample at scale {scale}; per-10k rates use {scale} × population")

@@ -42,7 +42,7 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
     written = {}
     for key in context.partition_keys:
         month = Month.parse(key)
-        method = methodologies.for_month(key)
+        method = methodologies.for_run(key)
         jobs = []
         with warehouse.connect() as con:
             input_sha, data_version = month_versions(con, key)
@@ -61,7 +61,8 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
             refused_all += refused
         with warehouse.connect() as con:
             record = manifest.build(con, key, folder.parent, context.run_id, method.version,
-                                    sample_scale(warehouse.root, month))
+                                    sample_scale(warehouse.root, month),
+                                    lambda m: sample_scale(warehouse.root, Month.parse(m)))
         manifest.write(record, folder.parent)
         context.log.info(f"{key}: wrote {len(jobs)} briefings to {folder} and manifest.json")
     yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})

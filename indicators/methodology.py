@@ -164,3 +164,13 @@ def by_version(version: str, directory: str | None = None) -> Methodology:
         if v.version == version:
             return v
     raise MethodologyError(f"methodology version {version} not found")
+
+
+def for_run(month: str) -> Methodology:
+    """The version a run uses for a month: pinned by `nsi verify` (NSI_METHODOLOGY_PIN, a JSON map
+    month → version, so a rebuild uses what was published), else the version valid for the month."""
+    import json
+    import os
+
+    pins = json.loads(os.environ.get("NSI_METHODOLOGY_PIN", "{}"))
+    return by_version(pins[month]) if month in pins else for_month(month)

@@ -93,6 +93,7 @@ FROM (
     FROM valid_survey WHERE month = $month AND outcome = '完成'
 )
 GROUP BY ALL
+ORDER BY code, sex, age_group
 """
 # On the 4-point scale (安全/比较安全/不太安全/不安全) the top box is 安全; a wave on the 5-point scale
 # (很安全/安全/基本安全/…) has 很安全 as its top box, and its 安全 is the second box.
@@ -108,7 +109,9 @@ def _rows(con, sql: str, params: dict) -> list[dict]:
 
 def _stratified(cells: list[dict], structure: dict, count: str, positive: str) -> tuple[float | None, float | None, int]:
     """Post-stratified proportion, its standard error, and the sample size."""
-    used = [c for c in cells if c[count] > 0 and (c["sex"], c["age_group"]) in structure]
+    # A fixed order of cells: float sums must not depend on the order DuckDB returns groups in.
+    used = sorted((c for c in cells if c[count] > 0 and (c["sex"], c["age_group"]) in structure),
+                  key=lambda c: (c["sex"], c["age_group"]))
     n = sum(c[count] for c in used)
     if n == 0:
         return None, None, 0

@@ -35,8 +35,25 @@ def code_version() -> dict:
             "reference_data_version": load_reference().version}
 
 
+def history(con: duckdb.DuckDBPyConnection, month: str, scale_of) -> list[dict]:
+    """The twelve months before: their results feed this month's changes, warnings and repeat counts,
+    so verify rebuilds them from exactly these archived inputs and methodology versions."""
+    year, number = int(month[:4]), int(month[5:])
+    first = f"{year - 1:04d}-{number:02d}"
+    rows = con.execute(
+        "SELECT e.month, e.source, e.file_name, e.file_sha256, "
+        "(SELECT any_value(methodology_version) FROM safety_index s WHERE s.month = e.month) "
+        "FROM extract_log e WHERE e.month >= ? AND e.month < ? ORDER BY e.month, e.source", [first, month]).fetchall()
+    by_month: dict[str, dict] = {}
+    for m, source, name, sha, version in rows:
+        entry = by_month.setdefault(m, {"month": m, "methodology_version": version, "population_scale": scale_of(m),
+                                        "inputs": []})
+        entry["inputs"].append({"source": source, "file_name": name, "sha256": sha})
+    return list(by_month.values())
+
+
 def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str, methodology_version: str,
-          population_scale: float) -> dict:
+          population_scale: float, scale_of=lambda m: 1.0) -> dict:
     inputs = con.execute(
         "SELECT e.source, e.file_name, e.file_sha256, e.file_bytes, e.encoding, i.rows_read, i.rows_loaded, "
         "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped FROM extract_log e "
@@ -51,6 +68,7 @@ def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str
         "inputs": [dict(zip(keys, row)) for row in inputs],
         "outputs": [{"path": p.relative_to(out_dir).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size}
                     for p in outputs],
+        "history": history(con, month, scale_of),
         "code": code_version(),
         "dagster_run_id": run_id,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

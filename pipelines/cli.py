@@ -90,6 +90,7 @@ def sample(
 def run(
     month: str = typer.Argument(..., help="Month to run, YYYY-MM."),
     to_month: str = typer.Option(None, "--to", help="Last month of a range, YYYY-MM; the range runs as one Dagster run."),
+    stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports. Default: all."),
 ) -> None:
     """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
 
@@ -99,10 +100,15 @@ def run(
     from pipelines.run import run_months
     from pipelines.summary import print_summary
 
+    from pipelines.run import STAGES
+
     first, last = months_or_fail("run", month, to_month)
+    unknown = sorted(set(stage or []) - set(STAGES))
+    if unknown:
+        fail("run", f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     root = data_dir()
     console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)
-    outcome = run_months(first, last, root)
+    outcome = run_months(first, last, root, stage or None)
     print_summary(console, outcome, first, last, root)
     raise typer.Exit(0 if outcome.success else 1)
 
@@ -137,6 +143,39 @@ def compose(
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write_csv(out, float_precision=6)
     console.print(f"wrote {out} ({result.height} units)", highlight=False)
+
+
+@app.command()
+def verify(month: str = typer.Argument(..., help="Published month to verify, YYYY-MM.")) -> None:
+    """Rebuild a published month from the archived inputs in a scratch directory and compare.
+
+    Uses the inputs, methodology versions and population scales recorded in
+    out/<YYYY-MM>/manifest.json (for the month and the twelve before it). Exit 0 only if every
+    published file is byte-identical and the index values match; otherwise lists the differences.
+    """
+    from nsi.verify import VerifyError, verify as run_verify
+
+    first, _ = months_or_fail("verify", month, None)
+    console.print(f"verifying {first.key}: rebuilding from the archive (this runs the pipeline again)", highlight=False)
+    try:
+        report = run_verify(data_dir(), first.key)
+    except VerifyError as exc:
+        fail("verify", str(exc), code=1)
+    for path in report.different:
+        console.print(f"DIFFERENT {path}", style="red", highlight=False, soft_wrap=True)
+    for path in report.missing:
+        console.print(f"MISSING   {path}", style="red", highlight=False, soft_wrap=True)
+    for path in report.altered:
+        console.print(f"ALTERED   {path}: the published file no longer matches its manifest", style="red",
+                      highlight=False, soft_wrap=True)
+    for line in report.index_differences:
+        console.print(f"INDEX     {line}", style="red", highlight=False, soft_wrap=True)
+    verdict = "identical" if report.ok else "NOT identical"
+    console.print(f"{first.key}: {len(report.identical)} of {len(report.identical) + len(report.different) + len(report.missing)} "
+                  f"published files rebuilt byte for byte; index values {'match' if not report.index_differences else 'differ'}; "
+                  f"{len(report.altered)} published files altered since publication; "
+                  f"verdict: {verdict}", highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()

@@ -42,7 +42,14 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)
 
 
-def run_months(first: Month, last: Month, data_dir: Path) -> RunOutcome:
+STAGES = {
+    "ingest": [f"{step}_{source}" for source in ("hotline", "police", "disputes", "survey") for step in ("extract", "valid")],
+    "index": ["indicator_values", "safety_index"],
+    "reports": ["district_reports"],
+}
+
+
+def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None) -> RunOutcome:
     from pipelines.definitions import defs  # import here: loading definitions takes a second
 
     dagster_home(data_dir)
@@ -55,6 +62,8 @@ def run_months(first: Month, last: Month, data_dir: Path) -> RunOutcome:
                            "dagster/asset_partition_range_end": last.key}}
     # The console shows our summary; the full log (with stack traces) stays in the instance and the UI.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if stages:
+        kwargs["asset_selection"] = [dg.AssetKey(name) for stage in stages for name in STAGES[stage]]
     result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, **kwargs)
     failures = []
     for event in result.all_events:

@@ -1,0 +1,129 @@
+"""`nsi verify`: rebuild a published month in a scratch directory from the archive and compare.
+
+The manifest names every input (by sha256), the methodology version and the population scale of
+the month and of the twelve months before it. Verify copies those inputs out of the archive
+(checking each hash first), runs the same pipeline on them in a scratch data directory with the
+methodology versions pinned, and compares every published output file byte for byte and the index
+values of the month.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from nsi.exports import SPECS
+from nsi.manifest import sha256_of
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class VerifyError(Exception):
+    pass
+
+
+@dataclass
+class VerifyReport:
+    month: str
+    identical: list[str] = field(default_factory=list)
+    different: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    altered: list[str] = field(default_factory=list)  # published files that no longer match the manifest
+    index_differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.different or self.missing or self.altered or self.index_differences)
+
+
+def _restore(archive: Path, raw: Path, month: str, inputs: list[dict]) -> None:
+    for item in inputs:
+        source = archive / item["sha256"]
+        if not source.exists():
+            raise VerifyError(f"archived input {item['file_name']} of {item['source']} {month} is missing "
+                              f"from the archive ({item['sha256'][:12]}…)")
+        if sha256_of(source) != item["sha256"]:
+            raise VerifyError(f"archived input {item['file_name']} of {item['source']} {month} does not match its "
+                              f"recorded sha256: the archive was altered")
+        suffix = Path(item["file_name"]).suffix or f".{SPECS[item['source']].extension}"
+        target = raw / item["source"] / f"{month}{suffix}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
+def _run(scratch: Path, first: str, last: str, stages: list[str], pins: dict, key: str | None) -> None:
+    env = dict(os.environ, NSI_DATA_DIR=str(scratch), DAGSTER_HOME=str(scratch / "dagster_home"),
+               NSI_METHODOLOGY_PIN=json.dumps(pins))
+    if key is not None:
+        env["NSI_PII_KEY"] = key
+    command = [sys.executable, "-m", "pipelines.cli", "run", first, "--to", last]
+    for stage in stages:
+        command += ["--stage", stage]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+        raise VerifyError(f"the rebuild of {first}–{last} failed:\n{tail}")
+
+
+def verify(data_dir: Path, month: str, keep: Path | None = None) -> VerifyReport:
+    published = data_dir / "out" / month
+    manifest_path = published / "manifest.json"
+    if not manifest_path.exists():
+        raise VerifyError(f"{month} has no manifest.json under {published}: it was not published")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    archive = data_dir / "archive"
+    scratch = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=f"nsi-verify-{month}-"))
+    try:
+        raw = scratch / "raw"
+        pins, scales = {}, {}
+        for entry in manifest["history"]:
+            _restore(archive, raw, entry["month"], entry["inputs"])
+            pins[entry["month"]] = entry["methodology_version"]
+            scales[entry["month"]] = entry["population_scale"]
+        _restore(archive, raw, month, manifest["inputs"])
+        pins[month], scales[month] = manifest["methodology_version"], manifest["population_scale"]
+        (raw / "sample.json").write_text(json.dumps({m: {"scale": s} for m, s in scales.items() if s != 1.0}))
+        key = os.environ.get("NSI_PII_KEY")
+        if manifest["history"]:
+            _run(scratch, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"], pins, key)
+        _run(scratch, month, month, [], pins, key)
+        report = VerifyReport(month)
+        rebuilt = scratch / "out" / month
+        for output in manifest["outputs"]:
+            path = rebuilt / output["path"]
+            if not path.exists():
+                report.missing.append(output["path"])
+            elif sha256_of(path) != output["sha256"]:
+                report.different.append(output["path"])
+            else:
+                report.identical.append(output["path"])
+        for output in manifest["outputs"]:
+            current = published / output["path"]
+            if not current.exists() or sha256_of(current) != output["sha256"]:
+                report.altered.append(output["path"])
+        report.index_differences = _compare_index(data_dir, scratch, month)
+        return report
+    finally:
+        if keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _compare_index(data_dir: Path, scratch: Path, month: str) -> list[str]:
+    def rows(root: Path):
+        con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+        try:
+            return {r[0]: r[1:] for r in con.execute(
+                "SELECT code, composite, A, B, C, D, rank FROM safety_index WHERE month = ? ORDER BY code", [month]).fetchall()}
+        finally:
+            con.close()
+    published, rebuilt = rows(data_dir), rows(scratch)
+    return [f"{code}: warehouse {published.get(code)} vs rebuilt {rebuilt.get(code)}"
+            for code in sorted(set(published) | set(rebuilt)) if published.get(code) != rebuilt.get(code)]
