@@ -125,7 +125,6 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     # indicators present changed, so the parts add up exactly to the change (see engine.decompose).
     last_rows = previous_indicators.filter(pl.col("month") == last)
     last_score = {(r["code"], r["indicator"]): r["score"] for r in last_rows.iter_rows(named=True)}
-    last_weight = {(r["code"], r["indicator"]): r["effective_weight"] for r in last_rows.iter_rows(named=True)}
     warnings = early_warnings(values, history, methodology)
 
     indicator_rows, index_rows = [], []

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-FROM=${FROM:-2024-01}
-TO=${TO:-2024-03}
-.venv/bin/nsi sample --from "$FROM" --to "$TO" --scale "${SCALE:-0.01}"
-.venv/bin/nsi run "$FROM" --to "$TO"
+# Thirteen months, so the briefing has its trend, its change on last year and early warnings; the
+# twelve months before are computed without briefings, the last month gets them.
+.venv/bin/nsi sample --from 2023-03 --to 2024-03 --scale "${SCALE:-0.01}"
+.venv/bin/nsi run 2023-03 --to 2024-02 --stage ingest --stage index
+.venv/bin/nsi run 2024-03
+echo "briefings: ${NSI_DATA_DIR:-data}/out/2024-03/reports/*.pdf (320100.pdf is the city overview)"

@@ -27,7 +27,11 @@ stamp=.venv/.nsi-lock.sha256
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages from requirements.lock"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  log=$(mktemp)
+  if ! { .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.lock \
+         && .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .; } >"$log" 2>&1; then
+    cat "$log" >&2; echo "setup: pip install failed (output above)" >&2; rm -f "$log"; exit 1
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi

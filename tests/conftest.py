@@ -34,3 +34,13 @@ def ingested_q1(sample_q1, tmp_path_factory):
     shutil.copytree(sample_q1 / "raw", root / "raw")
     result = run_nsi(["run", "2024-01", "--to", "2024-03"], root, env_extra={"NSI_PII_KEY": "test-key-q1"})
     return root, result
+
+
+def query(root, sql, params=()):
+    """Read the warehouse of a data dir (read-only), as a polars frame."""
+    import duckdb
+    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, list(params)).pl()
+    finally:
+        con.close()

@@ -1,8 +1,9 @@
 """The monthly index on the sample: tables, exports, plausibility, planted district differences, checks."""
 
-import duckdb
 import polars as pl
 import pytest
+
+from conftest import query
 
 from indicators.methodology import for_month
 from nsi.reference import load_reference
@@ -10,13 +11,6 @@ from nsi.reference import load_reference
 CORE = ["320102", "320104", "320106"]  # 110 ×1.3 per resident in the generator
 RURAL = ["320116", "320117", "320118"]  # 110 ×0.8, slower arrival
 
-
-def query(root, sql, params=()):
-    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).pl()
-    finally:
-        con.close()
 
 
 def test_safety_index_for_11_districts_and_city(ingested_q1):

@@ -2,14 +2,12 @@
 
 import re
 import shutil
-from collections import Counter
-from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from conftest import REPO as REPO_ROOT, run_nsi
+from conftest import REPO as REPO_ROOT, run_nsi, query
 from nsi.exports import SPECS
 from nsi.ingest import pii, stage
 from nsi.ingest.extract import extract
@@ -25,13 +23,6 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0?25-?[58]\d{7}(?!\d)|\(025\)\d{8}")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
-
-def query(root, sql, params=()):
-    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).pl()
-    finally:
-        con.close()
 
 
 def data_rows(path, source):
@@ -304,7 +295,6 @@ def test_two_runs_at_once_never_interleave(ingested_q1, tmp_path):
     """Both start together; the second waits for the first, and the warehouse ends as after one run."""
     import os
     import subprocess
-    import sys
     from conftest import NSI
     root, _ = ingested_q1
     work = tmp_path / "concurrent"

@@ -10,19 +10,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from conftest import REPO
+from conftest import REPO, query
 from nsi.reference import load_reference
 
 CODES = [*load_reference().district_codes, "320100"]
 FORBIDDEN_LINE_START = "，。、；：）》！？"
 
-
-def query(root, sql, params=()):
-    con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
-    try:
-        return con.execute(sql, list(params)).pl()
-    finally:
-        con.close()
 
 
 def text_of(pdf):
