@@ -108,7 +108,19 @@ def run(
         fail("run", f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
     root = data_dir()
     console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)
-    outcome = run_months(first, last, root, stage or None)
+    from pipelines.run import steps_of
+
+    steps = steps_of(stage or None)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("starting", total=len(steps))
+
+        def advance(step: str, status: str) -> None:
+            bar.update(task, advance=1, description=f"{step} {status}")
+            if not sys.stderr.isatty():
+                console.print(f"  {status:6} {step}", highlight=False)
+
+        outcome = run_months(first, last, root, stage or None, progress=advance)
     print_summary(console, outcome, first, last, root)
     raise typer.Exit(0 if outcome.success else 1)
 

@@ -49,7 +49,34 @@ STAGES = {
 }
 
 
-def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None) -> RunOutcome:
+def _watch(instance, run_id: str, progress, stop) -> None:
+    """Report each finished step while the run goes on (the run itself blocks its own thread)."""
+    import time
+
+    seen: set[str] = set()
+    kinds = {dg.DagsterEventType.STEP_SUCCESS: "done", dg.DagsterEventType.STEP_FAILURE: "failed"}
+    while True:
+        finished = stop.is_set()
+        try:
+            records = instance.all_logs(run_id, of_type=set(kinds))
+        except Exception:  # the run's storage may not exist for the first moments
+            records = []
+        for record in records:
+            event = record.dagster_event
+            if event and event.step_key not in seen:
+                seen.add(event.step_key)
+                progress(event.step_key, kinds[event.event_type])
+        if finished:
+            return
+        time.sleep(0.5)
+
+
+def steps_of(stages: list[str] | None) -> list[str]:
+    return [name for stage in (stages or list(STAGES)) for name in STAGES[stage] if name != "indicator_values"]
+
+
+def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None,
+               progress=None) -> RunOutcome:
     from pipelines.definitions import defs  # import here: loading definitions takes a second
 
     dagster_home(data_dir)
@@ -64,7 +91,20 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if stages:
         kwargs["asset_selection"] = [dg.AssetKey(name) for stage in stages for name in STAGES[stage]]
-    result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, **kwargs)
+    import threading
+    import uuid
+
+    run_id = str(uuid.uuid4())
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(instance, run_id, progress, stop), daemon=True) if progress else None
+    if watcher:
+        watcher.start()
+    try:
+        result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, run_id=run_id, **kwargs)
+    finally:
+        stop.set()
+        if watcher:
+            watcher.join(timeout=10)
     failures = []
     for event in result.all_events:
         if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):

@@ -37,6 +37,9 @@ def data_rows(path, source):
 def test_run_succeeds_and_reconciles_exactly(ingested_q1):
     root, result = ingested_q1
     assert "run succeeded" in result.stderr
+    # Progress per stage, one line per finished step when not on a terminal.
+    for step in ("extract_police", "valid_survey", "safety_index", "district_reports"):
+        assert f"done   {step}" in result.stderr
     log = query(root, "SELECT * FROM ingest_log ORDER BY month, source")
     assert log.height == 12
     for row in log.iter_rows(named=True):
