@@ -200,3 +200,16 @@ def test_published_hdi_example_is_reproduced(tmp_path):
     for column in ("LEI", "EDU", "GDPI", "HDI"):
         assert (joined[column] * 100 - joined[f"{column}_ours"]).abs().max() < 0.06, column
     assert joined["rank"].to_list() == joined["rank_ours"].to_list()
+
+
+@pytest.mark.parametrize("name", ["tai2001", "tai2001six"])
+def test_published_tai_ranking_is_reproduced(tmp_path, name):
+    """UNDP's Technology Achievement Index, the OECD/JRC Handbook's case study: the published ranks of 23 countries."""
+    data = REPO / "tests/data/external"
+    run_nsi(["compose", "--indicators", str(data / f"{name}_indicators.csv"), "--structure",
+             str(data / f"{name}_structure.csv"), "--normalise", "goalposts", "--out", "R.csv"], tmp_path, cwd=tmp_path)
+    ours = pl.read_csv(tmp_path / "R.csv").select("unit", "rank")
+    published = pl.read_csv(data / f"{name}_published.csv")
+    joined = published.join(ours, on="unit", suffix="_ours")
+    assert joined.height == published.height == 23
+    assert joined["rank"].to_list() == joined["rank_ours"].to_list()
