@@ -49,7 +49,11 @@ def render() -> str:
              "changed. Rank intervals are the 5th and 95th percentiles of the rank over 400 seeded Monte-Carlo draws",
              "(weights ×(1 ± 25%) renormalised, goalposts or min-max normalisation, survey values within their",
              "sampling error). An indicator more than 3 robust standard deviations (1.4826·MAD) from the median of its",
-             "own trailing 12 months is an early warning.", ""]
+             "own trailing 12 months is an early warning.", "",
+             "Survey indicators are post-stratified to each district's age × sex structure (cells weighted by their",
+             "population share); their 95% interval is a Wilson interval on the design's effective sample size, so it",
+             "does not collapse to a point at the 99% ceiling. The city figure is the population-weighted mean of the",
+             "districts.", ""]
     for version in all_versions():
         lines += render_version(version)
     return "\n".join(lines)

@@ -107,6 +107,19 @@ def _rows(con, sql: str, params: dict) -> list[dict]:
     return con.execute(sql, params).pl().to_dicts()
 
 
+def wilson(estimate: float, se: float, n: int) -> tuple[float, float]:
+    """95% Wilson interval around a (post-stratified) proportion, with the effective sample size
+    p(1-p)/se² of the weighted design. Unlike p ± 1.96·se it does not collapse to a point when every
+    respondent in a cell answered alike, which is common at a 99% sense-of-security rate."""
+    p = min(max(estimate, 0.0), 1.0)
+    n_eff = p * (1 - p) / se ** 2 if se > 0 and 0 < p < 1 else float(n)
+    n_eff = max(min(n_eff, float(n)), 1.0) if n else 1.0
+    z2 = Z95 ** 2
+    centre = (p + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
+    half = Z95 * math.sqrt(p * (1 - p) / n_eff + z2 / (4 * n_eff ** 2)) / (1 + z2 / n_eff)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _stratified(cells: list[dict], structure: dict, count: str, positive: str) -> tuple[float | None, float | None, int]:
     """Post-stratified proportion, its standard error, and the sample size."""
     # A fixed order of cells: float sums must not depend on the order DuckDB returns groups in.
@@ -180,7 +193,7 @@ def indicator_values(con: duckdb.DuckDBPyConnection, month: Month, methodology: 
         for ind, (estimate, se, n) in survey[code].items():
             flag = f"below_min_sample:{n}<{minimum}" if n < minimum else None
             value = estimate if n >= minimum else None
-            ci = (max(0.0, estimate - Z95 * se), min(1.0, estimate + Z95 * se)) if estimate is not None else (None, None)
+            ci = wilson(estimate, se, n) if estimate is not None else (None, None)
             add(code, ind, None, None, value, n=n, ci=ci, flag=flag)
     for ind in ("D1", "D2", "D3"):
         parts = [(pop[c][0], survey[c][ind]) for c in reference.district_codes
@@ -192,7 +205,7 @@ def indicator_values(con: duckdb.DuckDBPyConnection, month: Month, methodology: 
             n = sum(n for _, (_, _, n) in parts)
             flag = None if len(parts) == len(reference.district_codes) else f"districts_used:{len(parts)}"
             add(CITY_CODE, ind, None, None, estimate, n=n,
-                ci=(max(0.0, estimate - Z95 * se), min(1.0, estimate + Z95 * se)), flag=flag)
+                ci=wilson(estimate, se, n), flag=flag)
         else:
             add(CITY_CODE, ind, None, None, None, n=0, flag="no_survey")
     frame = pl.DataFrame(out, schema=COLUMNS)

@@ -135,3 +135,11 @@ def test_early_warning_flags_a_value_outside_its_trailing_band():
     assert early_warnings(usual, history, m) == {}
     # Too little history: no warning at all.
     assert early_warnings(spike, history.tail(4), m) == {}
+
+
+def test_survey_interval_does_not_collapse_at_the_ceiling():
+    from indicators.values import wilson
+    low, high = wilson(1.0, 0.0, 300)
+    assert high == pytest.approx(1.0) and 0.985 < low < 0.995  # 300 of 300: still uncertain
+    low, high = wilson(0.72, 0.026, 300)
+    assert low < 0.72 < high and high - low == pytest.approx(2 * 1.96 * 0.026, rel=0.05)
