@@ -79,7 +79,7 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
         dg.AssetSpec("safety_index", group_name="index", deps=["indicator_values"],
                      description="Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
                                  "with its 5–95% interval, change on last month and last year; also "
-                                 "data/out/<month>/index.csv and index.xlsx.", kinds={"duckdb"}),
+                                 "index.csv and index.xlsx (published with the briefings).", kinds={"duckdb"}),
     ],
     check_specs=[
         dg.AssetCheckSpec(IN_RANGE, asset="safety_index", blocking=True, description="composite and sub-indices in [0, 100]"),
@@ -110,7 +110,7 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
             stage.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
             stage.replace_months(con, [stage.MonthWrite("indicator_values", result.indicators, {"month": key}),
                                        stage.MonthWrite("safety_index", result.index, {"month": key})])
-        out = warehouse.root / "out" / key
+        out = warehouse.root / "work" / key  # published with the briefings, all at once
         table = export.index_table(result.index, method)
         export.write_csv(table, out / "index.csv")
         export.write_xlsx(table, out / "index.xlsx", key, datetime(month.end.year, month.end.month, month.end.day))

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from indicators import methodology as methodologies
-from nsi import manifest
+from nsi import manifest, publish
 from nsi.reference import CITY_CODE, load_reference
 from nsi.sample.generate import sample_scale
 from nsi.reports import context as briefings
@@ -17,6 +17,8 @@ from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse
 
 NO_FETCH = "nothing_fetched_from_outside"
+PUBLICATIONS_DDL = ("CREATE TABLE IF NOT EXISTS publications (month VARCHAR, revision INTEGER, status VARCHAR, "
+                    "reason VARCHAR, run_id VARCHAR, recorded_at TIMESTAMP)")
 
 
 def month_versions(con, key: str) -> tuple[str, str]:
@@ -31,8 +33,9 @@ def month_versions(con, key: str) -> tuple[str, str]:
     group_name="reports", deps=["safety_index"], partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"pdf"}, code_version="1",
     description="Chinese PDF briefing per district (2–4 pages) and the city overview, PDF/A-3u with the index rows "
-                "attached, byte-identical on rerun: data/out/<month>/reports/<code>.pdf; then the month's "
-                "manifest.json (inputs with sha256 and row counts, versions, outputs with sha256, run id).",
+                "attached, byte-identical on rerun; the month's manifest.json (inputs with sha256 and row counts, "
+                "versions, outputs with sha256, run id); then publication of the whole month as a numbered "
+                "revision, switched at once: data/out/<month>/ → published/<month>/rev-<N>/.",
     check_specs=[dg.AssetCheckSpec(NO_FETCH, asset="district_reports", blocking=True,
                                    description="rendering fetched no file or URL outside reports/")],
 )
@@ -40,6 +43,7 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
     reference = load_reference()
     refused_all: list[str] = []
     written = {}
+    publications = {}
     for key in context.partition_keys:
         month = Month.parse(key)
         method = methodologies.for_run(key)
@@ -51,7 +55,7 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
                 briefing = briefings.build(con, month, code, reference, method)
                 rows = index if code == CITY_CODE else index.filter(pl.col("code") == code)
                 jobs.append((briefing, rows, input_sha, data_version))
-        folder = warehouse.root / "out" / key / "reports"
+        folder = publish.work_dir(warehouse.root, key) / "reports"
         folder.mkdir(parents=True, exist_ok=True)
         for code, pdf, refused in render_all(jobs, workers=min(2, os.cpu_count() or 1)):
             partial = folder / f".{code}.pdf.part"
@@ -64,6 +68,17 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse)
                                     sample_scale(warehouse.root, month),
                                     lambda m: sample_scale(warehouse.root, Month.parse(m)))
         manifest.write(record, folder.parent)
-        context.log.info(f"{key}: wrote {len(jobs)} briefings to {folder} and manifest.json")
-    yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
+        reason = context.run.tags.get("nsi/reason") or os.environ.get("NSI_PUBLISH_REASON")
+        try:
+            outcome = publish.publish(warehouse.root, key, reason)
+        except publish.PublicationRefused as exc:
+            raise dg.Failure(description=f"{key}: {exc}") from exc
+        with warehouse.connect() as con:
+            con.execute(PUBLICATIONS_DDL)
+            con.execute("INSERT INTO publications VALUES (?, ?, ?, ?, ?, current_timestamp)",
+                        [key, outcome.revision, outcome.status, outcome.reason, context.run_id])
+        publications[key] = f"revision {outcome.revision} ({outcome.status})"
+        context.log.info(f"{key}: {len(jobs)} briefings; revision {outcome.revision} {outcome.status}")
+    yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written),
+                                         "publication": dg.MetadataValue.json(publications)})
     yield dg.AssetCheckResult(check_name=NO_FETCH, passed=not refused_all, metadata={"refused": refused_all[:20]})

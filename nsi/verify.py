@@ -73,11 +73,12 @@ def _run(scratch: Path, first: str, last: str, stages: list[str], pins: dict, ke
         raise VerifyError(f"the rebuild of {first}–{last} failed:\n{tail}")
 
 
-def verify(data_dir: Path, month: str, keep: Path | None = None) -> VerifyReport:
-    published = data_dir / "out" / month
+def verify(data_dir: Path, month: str, keep: Path | None = None, revision: int | None = None) -> VerifyReport:
+    published = data_dir / "out" / month if revision is None else data_dir / "published" / month / f"rev-{revision}"
     manifest_path = published / "manifest.json"
     if not manifest_path.exists():
-        raise VerifyError(f"{month} has no manifest.json under {published}: it was not published")
+        what = "it was not published" if revision is None else f"no revision {revision}"
+        raise VerifyError(f"{month} has no manifest.json under {published}: {what}")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     archive = data_dir / "archive"
     scratch = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=f"nsi-verify-{month}-"))
@@ -109,7 +110,8 @@ def verify(data_dir: Path, month: str, keep: Path | None = None) -> VerifyReport
             current = published / output["path"]
             if not current.exists() or sha256_of(current) != output["sha256"]:
                 report.altered.append(output["path"])
-        report.index_differences = _compare_index(data_dir, scratch, month)
+        if revision is None:  # the warehouse holds the current results only
+            report.index_differences = _compare_index(data_dir, scratch, month)
         return report
     finally:
         if keep is None:

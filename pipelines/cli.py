@@ -91,6 +91,7 @@ def run(
     month: str = typer.Argument(..., help="Month to run, YYYY-MM."),
     to_month: str = typer.Option(None, "--to", help="Last month of a range, YYYY-MM; the range runs as one Dagster run."),
     stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports. Default: all."),
+    reason: str = typer.Option(None, "--reason", help="Why a published month is published again (needed when its results change; becomes revision N+1)."),
 ) -> None:
     """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
 
@@ -120,7 +121,7 @@ def run(
             if not sys.stderr.isatty():
                 console.print(f"  {status:6} {step}", highlight=False)
 
-        outcome = run_months(first, last, root, stage or None, progress=advance)
+        outcome = run_months(first, last, root, stage or None, progress=advance, reason=reason)
     print_summary(console, outcome, first, last, root)
     raise typer.Exit(0 if outcome.success else 1)
 
@@ -158,7 +159,8 @@ def compose(
 
 
 @app.command()
-def verify(month: str = typer.Argument(..., help="Published month to verify, YYYY-MM.")) -> None:
+def verify(month: str = typer.Argument(..., help="Published month to verify, YYYY-MM."),
+           revision: int = typer.Option(None, "--revision", help="A published revision (default: the current one).")) -> None:
     """Rebuild a published month from the archived inputs in a scratch directory and compare.
 
     Uses the inputs, methodology versions and population scales recorded in
@@ -170,7 +172,7 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     first, _ = months_or_fail("verify", month, None)
     console.print(f"verifying {first.key}: rebuilding from the archive (this runs the pipeline again)", highlight=False)
     try:
-        report = run_verify(data_dir(), first.key)
+        report = run_verify(data_dir(), first.key, revision=revision)
     except VerifyError as exc:
         fail("verify", str(exc), code=1)
     for path in report.different:

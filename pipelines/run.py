@@ -76,7 +76,7 @@ def steps_of(stages: list[str] | None) -> list[str]:
 
 
 def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None,
-               progress=None) -> RunOutcome:
+               progress=None, reason: str | None = None) -> RunOutcome:
     from pipelines.definitions import defs  # import here: loading definitions takes a second
 
     dagster_home(data_dir)
@@ -89,6 +89,8 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
                            "dagster/asset_partition_range_end": last.key}}
     # The console shows our summary; the full log (with stack traces) stays in the instance and the UI.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if reason:
+        kwargs["tags"] = {**kwargs.get("tags", {}), "nsi/reason": reason}
     if stages:
         kwargs["asset_selection"] = [dg.AssetKey(name) for stage in stages for name in STAGES[stage]]
     import threading

@@ -10,7 +10,7 @@ KEY = {"NSI_PII_KEY": "test-key-q1"}
 def copy_of(ingested_q1, tmp_path):
     root, _ = ingested_q1
     work = tmp_path / "data"
-    shutil.copytree(root, work, ignore=shutil.ignore_patterns("dagster_home"))
+    shutil.copytree(root, work, symlinks=True, ignore=shutil.ignore_patterns("dagster_home"))
     return work
 
 

@@ -1,0 +1,77 @@
+"""Publication: all at once, never overwritten silently, and untouched by a run killed at any stage."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from conftest import NSI, REPO, run_nsi
+
+KEY = {"NSI_PII_KEY": "test-key-q1"}
+
+
+def snapshot(root, month="2024-02"):
+    folder = root / "out" / month
+    return os.readlink(folder), {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                                 for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def corrected_copy(ingested_q1, tmp_path):
+    """A copy of the published Q1 data whose 2024-02 hotline export was re-exported with 20 rows fewer."""
+    root, _ = ingested_q1
+    work = tmp_path / "data"
+    shutil.copytree(root, work, symlinks=True)
+    export = work / "raw/hotline/2024-02.csv"
+    lines = export.read_bytes().split(b"\n")
+    export.write_bytes(b"\n".join(lines[:-21] + [b""]))
+    return work
+
+
+def test_republication_makes_a_new_revision_and_keeps_the_old(ingested_q1, tmp_path):
+    work = corrected_copy(ingested_q1, tmp_path)
+    before = snapshot(work)
+    assert before[0] == "../published/2024-02/rev-1"
+    refused = run_nsi(["run", "2024-02"], work, check=False, env_extra=KEY)
+    assert refused.returncode == 1
+    assert "2024-02 is published as revision 1 and this run's results differ; nothing was changed" in refused.stderr
+    assert snapshot(work) == before
+    run_nsi(["run", "2024-02", "--reason", "hotline re-exported without test rows"], work, env_extra=KEY)
+    link, files = snapshot(work)
+    assert link == "../published/2024-02/rev-2" and files != before[1]
+    manifest = json.loads((work / "out/2024-02/manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["revision"], manifest["previous_revision"]) == (2, 1)
+    assert manifest["reason"] == "hotline re-exported without test rows"
+    old = work / "published/2024-02/rev-1"
+    assert {p.relative_to(old).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(old.rglob("*")) if p.is_file()} == before[1]
+    # The same results again: nothing new is published.
+    again = run_nsi(["run", "2024-02"], work, env_extra=KEY)
+    assert "run succeeded" in again.stderr and snapshot(work)[0] == "../published/2024-02/rev-2"
+    assert not (work / "published/2024-02/rev-3").exists()
+
+
+def test_sigkill_at_each_stage_leaves_the_published_month_as_it_was(ingested_q1, tmp_path):
+    work = corrected_copy(ingested_q1, tmp_path)
+    before = snapshot(work)
+    env = dict(os.environ, NSI_DATA_DIR=str(work), **KEY)
+    # Killed while ingesting, while computing the index, and while rendering and publishing.
+    for marker, delay in [("done   valid_police", 0), ("done   valid_survey", 0), ("done   safety_index", 4)]:
+        run = subprocess.Popen(NSI + ["run", "2024-02", "--reason", "killed"], cwd=REPO, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        seen = []
+        for line in run.stderr:
+            seen.append(line)
+            if marker in line:
+                break
+        assert any(marker in line for line in seen), "".join(seen)
+        time.sleep(delay)
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=30)
+        assert snapshot(work) == before, f"killed after {marker!r} (+{delay} s)"
+    # The next run completes normally and publishes.
+    result = run_nsi(["run", "2024-02", "--reason", "after killed runs"], work, env_extra=KEY)
+    assert "run succeeded" in result.stderr
+    assert snapshot(work)[0] == "../published/2024-02/rev-2"
