@@ -19,7 +19,8 @@ from nsi.sample.sources import Month
 MONTHS = ["2024-01", "2024-02", "2024-03"]
 SOURCES = ["hotline", "police", "disputes", "survey"]
 EXT = {"hotline": "csv", "police": "csv", "disputes": "xlsx", "survey": "xlsx"}
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Not after a digit or a point: fractional seconds of timestamps in Dagster's storage are not phones.
+MOBILE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0?25-?[58]\d{7}(?!\d)|\(025\)\d{8}")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
