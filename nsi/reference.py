@@ -267,14 +267,6 @@ class Reference:
         street_code = found.street_code if found is not None and found.district_code == target else None
         return Resolution(target, street_code, how)
 
-    def lookup_frame(self) -> pl.DataFrame:
-        """Every (district text, street text) pair the reference knows, for vectorised joins."""
-        rows = [
-            {"district_key": key, "resolves_to": target, "how": how}
-            for key, (target, how) in sorted(self.district_aliases.items())
-        ]
-        return pl.DataFrame(rows)
-
 
 @lru_cache(maxsize=4)
 def load_reference(directory: str | None = None) -> Reference:

@@ -12,20 +12,8 @@ def data_dir() -> Path:
     return Path(os.environ.get("NSI_DATA_DIR", "data")).resolve()
 
 
-def raw_dir(root: Path | None = None) -> Path:
-    return (root or data_dir()) / "raw"
-
-
-def archive_dir(root: Path | None = None) -> Path:
-    return (root or data_dir()) / "archive"
-
-
 def warehouse_path(root: Path | None = None) -> Path:
     return (root or data_dir()) / "warehouse" / "nsi.duckdb"
-
-
-def out_dir(month: Month, root: Path | None = None) -> Path:
-    return (root or data_dir()) / "out" / month.key
 
 
 class MonthError(ValueError):

@@ -11,12 +11,13 @@ from rich.table import Table
 from nsi.ingest.validate import RULE_MESSAGES
 from nsi.sample.generate import months_between
 from nsi.sample.sources import Month
+from nsi.settings import warehouse_path
 from pipelines.run import RunOutcome
 
 
 def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Month, root: Path) -> None:
     months = [m.key for m in months_between(first, last)]
-    database = root / "warehouse" / "nsi.duckdb"
+    database = warehouse_path(root)
     if database.exists():
         con = duckdb.connect(str(database), read_only=True)
         try:

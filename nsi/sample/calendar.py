@@ -79,8 +79,3 @@ def daily_intensity(source: str, year: int, month: int) -> np.ndarray:
             if shock_source == source and first <= d <= last:
                 factor[i] *= shock_factor
     return factor
-
-
-def expected_month_factor(source: str, year: int, month: int) -> float:
-    """The month's expected volume relative to an average month (days × daily weight / 30.44)."""
-    return float(daily_intensity(source, year, month).sum() / (365.25 / 12))
