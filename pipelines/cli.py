@@ -90,7 +90,7 @@ def sample(
 def run(
     month: str = typer.Argument(..., help="Month to run, YYYY-MM."),
     to_month: str = typer.Option(None, "--to", help="Last month of a range, YYYY-MM; the range runs as one Dagster run."),
-    stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports. Default: all."),
+    stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports, deliver. Default: all."),
     reason: str = typer.Option(None, "--reason", help="Why a published month is published again (needed when its results change; becomes revision N+1)."),
 ) -> None:
     """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
@@ -123,6 +123,51 @@ def run(
 
         outcome = run_months(first, last, root, stage or None, progress=advance, reason=reason)
     print_summary(console, outcome, first, last, root)
+    raise typer.Exit(0 if outcome.success else 1)
+
+
+@app.command()
+def deliver(
+    month: str = typer.Argument(..., help="Published month to deliver, YYYY-MM."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List who would receive which file (with its sha256); send and record nothing."),
+    resend: bool = typer.Option(False, "--resend", help="Send the current revision again, also to offices that already received it."),
+) -> None:
+    """Deliver each office its own briefing of the month's current published revision.
+
+    Recipients: config/recipients.yaml, or the file named by $NSI_RECIPIENTS (example:
+    config/recipients.example.yaml). Every message is written to
+    $NSI_DATA_DIR/out/<YYYY-MM>/outbox/<code>/; it is also sent over SMTP when NSI_SMTP_HOST is set
+    (NSI_SMTP_PORT, NSI_SMTP_USER, NSI_SMTP_PASSWORD, NSI_SMTP_STARTTLS, NSI_SMTP_CA_FILE; see README).
+    An office that already received this revision is skipped unless --resend is given. Runs through
+    Dagster (shows in `nsi ui`); exit code 1 if any office could not be served.
+    """
+    from nsi.delivery.recipients import RecipientsError, load as load_recipients, recipients_path
+    from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
+
+    first, _ = months_or_fail("deliver", month, None)
+    try:
+        path = recipients_path()
+        if path is None:
+            fail("deliver", "no recipients file: copy config/recipients.example.yaml to config/recipients.yaml "
+                            "and fill in the addresses, or set NSI_RECIPIENTS to a file")
+        recipients = load_recipients(path)
+        smtp = SmtpSettings.from_environment()
+    except (RecipientsError, SmtpConfigError) as exc:
+        fail("deliver", str(exc))
+    root = data_dir()
+    if dry_run:
+        from pipelines.summary import print_delivery_plan
+
+        print_delivery_plan(console, root, first.key, recipients, smtp, resend)
+        return
+    from pipelines.run import run_months
+    from pipelines.summary import print_deliveries
+
+    console.print(f"delivering {first.key} to {len(recipients.offices)} offices from {path}: "
+                  + (f"sending through {smtp.describe()}" if smtp else "outbox only (NSI_SMTP_HOST is not set)"),
+                  highlight=False, soft_wrap=True)
+    outcome = run_months(first, first, root, ["deliver"], resend=resend)
+    print_deliveries(console, root, outcome, first.key)
     raise typer.Exit(0 if outcome.success else 1)
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.delivery import briefing_deliveries
 from assets.index import safety_index
 from assets.ingest import ingest_assets
 from assets.reports import district_reports
@@ -11,11 +12,11 @@ from pipelines.resources import NsiWarehouse, default_data_dir
 
 monthly_job = dg.define_asset_job(
     "nsi_monthly", selection=dg.AssetSelection.all(), partitions_def=monthly_partitions,
-    description="Every asset of one month (or a range, as one run): ingest → index → reports.",
+    description="Every asset of one month (or a range, as one run): ingest → index → reports → delivery.",
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, safety_index, district_reports],
+    assets=[*ingest_assets, safety_index, district_reports, briefing_deliveries],
     jobs=[monthly_job],
     schedules=[build_schedule(monthly_job)],
     sensors=[build_sensor(monthly_job)],

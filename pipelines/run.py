@@ -46,6 +46,7 @@ STAGES = {
     "ingest": [f"{step}_{source}" for source in ("hotline", "police", "disputes", "survey") for step in ("extract", "valid")],
     "index": ["indicator_values", "safety_index"],
     "reports": ["district_reports"],
+    "deliver": ["briefing_deliveries"],
 }
 
 
@@ -76,7 +77,7 @@ def steps_of(stages: list[str] | None) -> list[str]:
 
 
 def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None,
-               progress=None, reason: str | None = None) -> RunOutcome:
+               progress=None, reason: str | None = None, resend: bool = False) -> RunOutcome:
     from pipelines.definitions import defs  # import here: loading definitions takes a second
 
     dagster_home(data_dir)
@@ -88,7 +89,9 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
         kwargs = {"tags": {"dagster/asset_partition_range_start": first.key,
                            "dagster/asset_partition_range_end": last.key}}
     # The console shows our summary; the full log (with stack traces) stays in the instance and the UI.
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if resend:
+        run_config["ops"] = {"briefing_deliveries": {"config": {"resend": True}}}
     if reason:
         kwargs["tags"] = {**kwargs.get("tags", {}), "nsi/reason": reason}
     if stages:
@@ -102,7 +105,7 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
     if watcher:
         watcher.start()
     try:
-        result = job.execute_in_process(run_config=quiet, instance=instance, raise_on_error=False, run_id=run_id, **kwargs)
+        result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, **kwargs)
     finally:
         stop.set()
         if watcher:

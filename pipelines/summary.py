@@ -42,7 +42,81 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
                 console.print(f"  {count:>7}  {rule}: {RULE_MESSAGES.get(rule, rule)}", highlight=False, soft_wrap=True)
     for failure in outcome.failures:
         console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
+    print_delivery_rows(console, delivery_rows(root, outcome.run_id))
     for check in outcome.failed_checks:
         console.print(f"check not passed: {check}", style="yellow", highlight=False, soft_wrap=True)
     verdict = "run succeeded" if outcome.success else "run FAILED (see above; the Dagster UI has the full log)"
     console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
+
+
+def print_delivery_plan(console: Console, root: Path, month: str, recipients, smtp, resend: bool) -> None:
+    """`nsi deliver --dry-run`: who would receive which file; nothing is sent or recorded."""
+    from nsi.delivery.deliver import DeliveryError, plan
+
+    database = warehouse_path(root)
+    try:
+        if not database.exists():
+            raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
+        con = duckdb.connect(str(database), read_only=True)
+        try:
+            revision, planned = plan(root, month, recipients, con, smtp, resend)
+        finally:
+            con.close()
+    except DeliveryError as exc:
+        console.print(f"nsi deliver: error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    console.print(f"{month} revision {revision}: dry run, nothing is sent or recorded", highlight=False)
+    for item in planned:
+        verb = "would send" if item.send else "would skip"
+        console.print(f"{verb} {item.office.code} {item.office.name} <{', '.join(item.office.addresses)}>: "
+                      f"{item.attachment.relative_to(root).as_posix()} sha256 {item.sha256} ({item.why})",
+                      highlight=False, markup=False, soft_wrap=True)
+    sending = sum(1 for item in planned if item.send)
+    transport = f"SMTP {smtp.describe()}" if smtp else "the outbox only (NSI_SMTP_HOST is not set)"
+    console.print(f"would deliver to {sending} of {len(planned)} offices through {transport}", highlight=False,
+                  soft_wrap=True)
+
+
+def print_deliveries(console: Console, root: Path, outcome: RunOutcome, month: str | None = None) -> None:
+    """The offices served by this run, and in plain words the ones that did not receive their briefing."""
+    rows = delivery_rows(root, outcome.run_id)
+    print_delivery_rows(console, rows)
+    if not rows and month is not None and outcome.success:
+        console.print(f"{month}: every office had already received the current revision; nothing sent "
+                      "(--resend sends it again)", highlight=False, soft_wrap=True)
+    if not any(row[5] == "failed" for row in rows):
+        for failure in outcome.failures:
+            console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
+    verdict = "delivery succeeded" if outcome.success else "delivery INCOMPLETE (see above)"
+    console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
+
+
+def delivery_rows(root: Path, run_id: str) -> list[tuple]:
+    database = warehouse_path(root)
+    if not database.exists():
+        return []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'deliveries'").fetchone()[0]
+        if not exists:
+            return []
+        return con.execute(
+            "SELECT month, revision, code, office, addresses, status, attempts, coalesce(error, '') "
+            "FROM deliveries WHERE run_id = ? ORDER BY month, code", [run_id]).fetchall()
+    finally:
+        con.close()
+
+
+def print_delivery_rows(console: Console, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    table = Table(title="deliveries of this run", title_justify="left")
+    for header in ("month", "rev", "code", "office", "addresses", "status", "attempts"):
+        table.add_column(header, overflow="fold")
+    for month, revision, code, office, addresses, status, attempts, _ in rows:
+        table.add_row(month, str(revision), code, office, addresses, status, str(attempts))
+    console.print(table)
+    for month, _, code, office, _, status, _, error in rows:
+        if status == "failed":
+            console.print(f"NOT DELIVERED {month} {office} ({code}): {error}", style="red", highlight=False,
+                          markup=False, soft_wrap=True)

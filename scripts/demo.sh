@@ -9,4 +9,7 @@ bash scripts/setup.sh
 .venv/bin/nsi sample --from 2023-03 --to 2024-03 --scale "${SCALE:-0.01}"
 .venv/bin/nsi run 2023-03 --to 2024-02 --stage ingest --stage index
 .venv/bin/nsi run 2024-03
+# Delivery to the example offices: with no mail server configured, the messages go to the outbox only.
+env -u NSI_SMTP_HOST NSI_RECIPIENTS="${NSI_RECIPIENTS:-config/recipients.example.yaml}" .venv/bin/nsi deliver 2024-03
 echo "briefings: ${NSI_DATA_DIR:-data}/out/2024-03/reports/*.pdf (320100.pdf is the city overview)"
+echo "messages:  ${NSI_DATA_DIR:-data}/out/2024-03/outbox/<code>/*.eml"

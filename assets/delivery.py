@@ -1,0 +1,57 @@
+"""Delivery asset: each district office receives its own published briefing; the committee the city's.
+
+Thin: the work is in nsi.delivery. Runs after publication in the monthly job, and alone from
+`nsi deliver`. Without a recipients file it delivers nothing and says so.
+"""
+
+import dagster as dg
+
+from nsi.delivery import deliver as delivery
+from nsi.delivery.recipients import RecipientsError, load as load_recipients, recipients_path
+from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
+from pipelines.partitions import monthly_partitions
+from pipelines.resources import NsiWarehouse
+
+
+class DeliveryConfig(dg.Config):
+    resend: bool = False  # send the current revision again to offices that already received it
+
+
+@dg.asset(
+    group_name="delivery", deps=["district_reports"], partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(), kinds={"email"}, code_version="1",
+    description="Each office's briefing of the current published revision, as a Chinese message with the PDF "
+                "attached byte for byte: written to data/out/<month>/outbox/<code>/ and sent over SMTP when "
+                "NSI_SMTP_HOST is set. Recipients: config/recipients.yaml (or $NSI_RECIPIENTS). Recorded in the "
+                "`deliveries` table and the month's manifest.json; an office is served once per revision.",
+)
+def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse):
+    try:
+        path = recipients_path()
+        recipients = load_recipients(path) if path else None
+        smtp = SmtpSettings.from_environment()
+    except (RecipientsError, SmtpConfigError) as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    if recipients is None:
+        context.log.warning("no recipients file (config/recipients.yaml or NSI_RECIPIENTS): nothing delivered")
+        return dg.MaterializeResult(metadata={"status": "not configured: nothing delivered"})
+    context.log.info(f"recipients from {path}; " + (f"sending through {smtp.describe()}" if smtp
+                                                     else "no SMTP server configured: outbox only"))
+    summary, not_delivered = {}, []
+    for key in context.partition_keys:
+        try:
+            with warehouse.connect() as con:
+                report = delivery.deliver(warehouse.root, key, recipients, con, smtp, context.run_id,
+                                          resend=config.resend, log=context.log.info)
+        except delivery.DeliveryError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        counts = {}
+        for outcome in report.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        summary[key] = {"revision": report.revision, **counts}
+        not_delivered += [f"{key} {o.office.name} ({o.office.code}): {o.why}" for o in report.failed]
+    if not_delivered:
+        raise dg.Failure(description="not delivered to " + "; ".join(not_delivered)
+                         + ". The others were delivered; run `nsi deliver` again to retry these")
+    return dg.MaterializeResult(metadata={"deliveries": dg.MetadataValue.json(summary),
+                                          "transport": smtp.describe() if smtp else "outbox only"})

@@ -1,0 +1,197 @@
+"""Deliver a published month: each office its own briefing, exactly once per revision, on the record.
+
+The briefing sent is the file of the month's current published revision, checked against the
+sha256 in its manifest. Every message is written to the office's outbox
+(out/<month>/outbox/<code>/, inside the published revision) and, when an SMTP server is
+configured, sent. Each office's outcome is a row of the `deliveries` table and an entry in the
+revision's manifest.json under "deliveries"; an office counts as served for a revision once a
+message was sent to it (or, with no server configured, written to its outbox), and is not served
+again unless a new revision is published or a resend is asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import polars as pl
+
+from nsi import manifest as manifests
+from nsi import publish
+from nsi.delivery import message as messages
+from nsi.delivery.recipients import Office, Recipients
+from nsi.delivery.smtp import DeliveryFailed, SmtpSettings, send
+from nsi.reference import CITY_CODE
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DELIVERIES_DDL = """CREATE TABLE IF NOT EXISTS deliveries (
+    month VARCHAR, revision INTEGER, code VARCHAR, office VARCHAR, addresses VARCHAR,
+    attachment_sha256 VARCHAR, message_id VARCHAR, status VARCHAR, correction_of INTEGER,
+    attempts INTEGER, error VARCHAR, outbox_file VARCHAR, run_id VARCHAR, delivered_at TIMESTAMPTZ)"""
+STATUS_WORDS = {"sent": "sent", "outbox": "written to the outbox (no SMTP server configured)", "failed": "FAILED"}
+
+
+class DeliveryError(Exception):
+    """The month cannot be delivered at all (not published, files missing)."""
+
+
+@dataclass
+class Planned:
+    office: Office
+    attachment: Path
+    sha256: str
+    briefing: messages.Briefing
+    send: bool
+    why: str  # why it is sent or skipped, in words
+
+
+@dataclass
+class Outcome:
+    office: Office
+    status: str  # sent | outbox | failed | skipped
+    why: str
+    message_id: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class DeliveryReport:
+    month: str
+    revision: int
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def _published(root: Path, month: str) -> tuple[int, Path, dict]:
+    revision = publish.current_revision(root, month)
+    if revision is None:
+        raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
+    folder = publish.revisions_dir(root, month) / f"rev-{revision}"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return revision, folder, manifest
+
+
+def _index_rows(folder: Path) -> dict[str, tuple[str, str]]:
+    """code → (composite, rank) exactly as printed in the published index.csv."""
+    table = pl.read_csv(folder / "index.csv", infer_schema=False)
+    code, composite, rank = table.columns[1], table.columns[3], table.columns[8]
+    return {row[code]: (row[composite] or "", row[rank] or "") for row in table.iter_rows(named=True)}
+
+
+def _history(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, list[tuple]]:
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'deliveries'").fetchone()[0]
+    if not exists:
+        return {}
+    rows = con.execute("SELECT code, revision, status, delivered_at FROM deliveries WHERE month = ? "
+                       "ORDER BY delivered_at", [month]).fetchall()
+    by_code: dict[str, list[tuple]] = {}
+    for code, revision, status, at in rows:
+        by_code.setdefault(code, []).append((revision, status, at))
+    return by_code
+
+
+def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyConnection,
+         smtp: SmtpSettings | None, resend: bool = False) -> tuple[int, list[Planned]]:
+    revision, folder, manifest = _published(root, month)
+    recorded = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    index = _index_rows(folder)
+    history = _history(con, month)
+    districts = sum(1 for o in recipients.offices if o.code != CITY_CODE)
+    planned = []
+    for office in recipients.offices:
+        relative = f"reports/{office.code}.pdf"
+        attachment = folder / relative
+        if relative not in recorded or not attachment.exists():
+            raise DeliveryError(f"{month} revision {revision} has no briefing {relative}")
+        served = [(r, s, at) for r, s, at in history.get(office.code, [])
+                  if s == "sent" or (s == "outbox" and smtp is None)]
+        earlier = [r for r, _, _ in served if r < revision]
+        this = [at for r, _, at in served if r == revision]
+        composite, rank = index.get(office.code, ("", ""))
+        briefing = messages.Briefing(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
+                                     max(earlier) if earlier else None, manifest.get("reason") if earlier else None)
+        if this and not resend:
+            when = this[-1].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+            planned.append(Planned(office, attachment, recorded[relative], briefing, False,
+                                   f"revision {revision} already delivered on {when}; --resend sends it again"))
+            continue
+        why = (f"correction of revision {briefing.corrects}" if briefing.corrects
+               else "sent again (--resend)" if this else "first delivery")
+        planned.append(Planned(office, attachment, recorded[relative], briefing, True, why))
+    return revision, planned
+
+
+def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyConnection,
+            smtp: SmtpSettings | None, run_id: str, resend: bool = False, log=lambda text: None,
+            wait=None, now=lambda: datetime.now(SHANGHAI)) -> DeliveryReport:
+    """Deliver every office whose plan says so; record each outcome as it happens."""
+    con.execute(DELIVERIES_DDL)
+    revision, planned = plan(root, month, recipients, con, smtp, resend)
+    report = DeliveryReport(month, revision)
+    folder = root / "out" / month
+    for item in planned:
+        if not item.send:
+            report.outcomes.append(Outcome(item.office, "skipped", item.why))
+            continue
+        pdf = item.attachment.read_bytes()
+        if hashlib.sha256(pdf).hexdigest() != item.sha256:
+            outcome = Outcome(item.office, "failed", f"{item.attachment.name} no longer matches its manifest "
+                                                     "sha256; it was altered after publication")
+            _record(con, folder, month, revision, item, outcome, None, run_id, now())
+            report.outcomes.append(outcome)
+            log(f"{item.office.code} {item.office.name}: {outcome.why}")
+            continue
+        sent_at = now()
+        message = messages.build(item.briefing, item.office, recipients.sender, pdf, item.sha256, sent_at)
+        outbox_file = _write_outbox(folder, item.office.code, month, revision, message.as_bytes())
+        if smtp is None:
+            outcome = Outcome(item.office, "outbox", item.why, message["Message-ID"])
+        else:
+            try:
+                attempts = send(smtp, message, list(item.office.addresses), wait=wait)
+                outcome = Outcome(item.office, "sent", item.why, message["Message-ID"], attempts)
+            except DeliveryFailed as exc:
+                outcome = Outcome(item.office, "failed", str(exc), message["Message-ID"], exc.attempts)
+        _record(con, folder, month, revision, item, outcome, outbox_file, run_id, sent_at)
+        report.outcomes.append(outcome)
+        log(f"{item.office.code} {item.office.name}: {STATUS_WORDS[outcome.status]} ({outcome.why})")
+    return report
+
+
+def _write_outbox(folder: Path, code: str, month: str, revision: int, data: bytes) -> Path:
+    box = folder / "outbox" / code
+    box.mkdir(parents=True, exist_ok=True)
+    number = 1 + sum(1 for _ in box.glob(f"{month}_{code}_rev{revision}_*.eml"))
+    target = box / f"{month}_{code}_rev{revision}_{number}.eml"
+    partial = box / f".{target.name}.part"
+    partial.write_bytes(data)
+    partial.replace(target)
+    return target
+
+
+def _record(con, folder: Path, month: str, revision: int, item: Planned, outcome: Outcome,
+            outbox_file: Path | None, run_id: str, at: datetime) -> None:
+    relative_outbox = outbox_file.relative_to(folder).as_posix() if outbox_file else None
+    error = outcome.why if outcome.status == "failed" else None
+    con.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [month, revision, item.office.code, item.office.name, ", ".join(item.office.addresses), item.sha256,
+                 outcome.message_id, outcome.status, item.briefing.corrects, outcome.attempts, error, relative_outbox,
+                 run_id, at])
+    # The manifest of the revision keeps the same record, so the published folder alone tells who got what.
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest.setdefault("deliveries", []).append({
+        "code": item.office.code, "office": item.office.name, "addresses": list(item.office.addresses),
+        "revision": revision, "attachment": f"reports/{item.office.code}.pdf", "attachment_sha256": item.sha256,
+        "message_id": outcome.message_id, "status": outcome.status, "correction_of": item.briefing.corrects,
+        "attempts": outcome.attempts, "error": error, "outbox_file": relative_outbox, "run_id": run_id,
+        "at": at.isoformat(timespec="seconds")})
+    manifests.write(manifest, folder)

@@ -1,0 +1,133 @@
+"""Who receives which briefing: the recipients file, validated on load.
+
+One entry per district code and one for the city (the committee, which receives the city
+overview). Every district must have a recipient, and an address may belong to one entry only:
+a shared address would put one district's briefing in another district's inbox.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from email.utils import parseaddr
+from pathlib import Path
+
+import yaml
+from email_validator import EmailNotValidError, validate_email
+
+from nsi.reference import CITY_CODE, load_reference
+
+REPO = Path(__file__).resolve().parent.parent.parent
+DEFAULT_FILE = Path("config") / "recipients.yaml"
+EXAMPLE_FILE = REPO / "config" / "recipients.example.yaml"
+
+
+class RecipientsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Office:
+    code: str
+    name: str  # the office, e.g. 玄武区委政法委
+    area: str  # what its briefing is about, e.g. 玄武区 or 南京市
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Recipients:
+    path: Path
+    sender: tuple[str, str]  # (display name, address) of the From header
+    offices: tuple[Office, ...]
+
+    def office(self, code: str) -> Office:
+        return next(o for o in self.offices if o.code == code)
+
+
+def recipients_path() -> Path | None:
+    """$NSI_RECIPIENTS, else config/recipients.yaml; None when neither exists or NSI_RECIPIENTS=off."""
+    configured = os.environ.get("NSI_RECIPIENTS", "").strip()
+    if configured.lower() == "off":
+        return None
+    if configured:
+        path = Path(configured)
+        if not path.exists():
+            raise RecipientsError(f"NSI_RECIPIENTS names {path}, which does not exist")
+        return path
+    for candidate in (Path.cwd() / DEFAULT_FILE, REPO / DEFAULT_FILE):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _address(value, where: str) -> str:
+    if not isinstance(value, str):
+        raise RecipientsError(f"{where}: an address must be text, got {value!r}")
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise RecipientsError(f"{where}: '{value}' is not a valid e-mail address ({exc})") from None
+
+
+def parse(data, path: Path) -> Recipients:
+    name = path.name
+    if not isinstance(data, dict):
+        raise RecipientsError(f"{name}: expected a mapping with 'sender' and 'offices'")
+    unknown_keys = sorted(set(data) - {"version", "sender", "offices"})
+    if unknown_keys:
+        raise RecipientsError(f"{name}: unknown key(s) {', '.join(unknown_keys)}; expected version, sender, offices")
+    if "sender" not in data:
+        raise RecipientsError(f"{name}: 'sender' is missing (the From address of the messages)")
+    sender_name, sender_address = parseaddr(str(data["sender"]))
+    sender = (sender_name.strip(), _address(sender_address or str(data["sender"]), f"{name}: sender"))
+    entries = data.get("offices")
+    if not isinstance(entries, dict) or not entries:
+        raise RecipientsError(f"{name}: 'offices' must map each district code (and {CITY_CODE} for the city) "
+                              "to an office and its addresses")
+    reference = load_reference()
+    areas = {code: reference.name(code) for code in [*reference.district_codes, CITY_CODE]}
+    offices, owner = [], {}
+    for raw_code, entry in entries.items():
+        code = str(raw_code).strip()
+        where = f"{name}: offices.{code}"
+        if code not in areas:
+            raise RecipientsError(f"{where}: unknown code {code}; the district codes are "
+                                  f"{', '.join(reference.district_codes)} and {CITY_CODE} for the city")
+        if not isinstance(entry, dict) or not entry.get("office") or "addresses" not in entry:
+            raise RecipientsError(f"{where}: needs 'office' (the office's name) and 'addresses' (a list)")
+        extra = sorted(set(entry) - {"office", "addresses"})
+        if extra:
+            raise RecipientsError(f"{where}: unknown key(s) {', '.join(extra)}; expected office, addresses")
+        raw_addresses = entry["addresses"]
+        if isinstance(raw_addresses, str):
+            raw_addresses = [raw_addresses]
+        if not isinstance(raw_addresses, list) or not raw_addresses:
+            raise RecipientsError(f"{where}: 'addresses' must list at least one address")
+        addresses = []
+        for position, value in enumerate(raw_addresses, start=1):
+            address = _address(value, f"{where}: address {position}")
+            key = address.lower()
+            if key in owner and owner[key] != code:
+                raise RecipientsError(f"{where}: address {address} is also configured for {owner[key]}; "
+                                      "each address may receive one district's briefing only")
+            owner[key] = code
+            if address not in addresses:
+                addresses.append(address)
+        offices.append(Office(code, str(entry["office"]).strip(), areas[code], tuple(addresses)))
+    missing = [c for c in [*reference.district_codes, CITY_CODE] if c not in {o.code for o in offices}]
+    if missing:
+        named = ", ".join(f"{c} {areas[c]}" for c in missing)
+        raise RecipientsError(f"{name}: no recipient for {named}; every district and the city need one")
+    order = {c: i for i, c in enumerate([*reference.district_codes, CITY_CODE])}
+    return Recipients(path, sender, tuple(sorted(offices, key=lambda o: order[o.code])))
+
+
+def load(path: Path) -> Recipients:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipientsError(f"{path}: the recipients file does not exist") from None
+    except yaml.YAMLError as exc:
+        raise RecipientsError(f"{path.name}: not valid YAML: {exc}") from None
+    return parse(data, path)
