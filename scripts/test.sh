@@ -3,4 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The production-instance tests start their own PostgreSQL server on loopback; they need its programs.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  echo "test: installing PostgreSQL (for the production-instance tests)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+         --no-install-recommends postgresql >/dev/null; }; then
+    echo "test: PostgreSQL could not be installed; its tests will be skipped with this reason" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"
