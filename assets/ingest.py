@@ -13,7 +13,7 @@ from nsi.exports import SOURCES, SPECS
 from nsi.ingest import stage
 from nsi.ingest.extract import Extracted, extract
 from nsi.ingest.read import ExportFileError
-from nsi.ingest.validate import RULE_MESSAGES, Validated, WrongMonthError, validate
+from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError, validate
 from nsi.reference import load_reference
 from nsi.sample.sources import Month
 from pipelines.partitions import monthly_partitions
@@ -124,7 +124,7 @@ def build_valid(source: str) -> dg.AssetsDefinition:
     )
     def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
         reference = load_reference()
-        results: dict[str, Validated] = {}
+        results: dict[str, ValidationCounts] = {}
         coverage: dict[str, list[str]] = {}
         volume_notes: dict[str, str] = {}
         for key in context.partition_keys:
@@ -151,7 +151,7 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                     stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": key}),
                     stage.MonthWrite("ingest_log", log, {"source": source, "month": key}),
                 ])
-            results[key], coverage[key] = validated, covered
+            results[key], coverage[key] = validated.counts(), covered
             if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
                 volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
             context.log.info(

@@ -1,0 +1,110 @@
+"""HTML → PDF/A-3u with WeasyPrint: the part of rendering that runs in worker processes.
+
+This module imports WeasyPrint and the standard library only, so a worker process starts in
+the time WeasyPrint takes to import; the HTML is made beforehand, in the parent (render.py).
+The same job gives the same bytes in any process: dates, identifier and attachment come with it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from weasyprint import HTML, Attachment
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+REPORTS_DIR = Path(__file__).resolve().parent.parent.parent / "reports"
+TEMPLATES_DIR = REPORTS_DIR / "templates"
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    code: str
+    html: str
+    attachment_csv: str
+    attachment_name: str
+    created: datetime  # the document's date, from the data
+    identifier: str
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Serves files under reports/ and refuses everything else (other files, any network URL)."""
+
+    def __init__(self, root: Path = REPORTS_DIR):
+        super().__init__(allowed_protocols={"file"})
+        self.root = root.resolve()
+        self.refused: list[str] = []
+        self.served: list[str] = []
+
+    def fetch(self, url, headers=None):
+        parsed = urlparse(url)
+        path = Path(url2pathname(parsed.path)).resolve() if parsed.scheme == "file" else None
+        if path is None or not path.is_relative_to(self.root) or not path.is_file():
+            self.refused.append(url)
+            raise ValueError(f"refused to fetch {url}: only the report's own files may be loaded")
+        self.served.append(str(path))
+        media = {".css": "text/css", ".otf": "font/otf", ".svg": "image/svg+xml"}.get(path.suffix, "application/octet-stream")
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": media})
+
+
+def write_pdf(job: PdfJob, fetcher: LocalOnlyFetcher | None = None) -> bytes:
+    fetcher = fetcher or LocalOnlyFetcher()
+    attachment = Attachment(string=job.attachment_csv, name=job.attachment_name, description="本简报所用指数数据",
+                            created=job.created, modified=job.created)
+    document = HTML(string=job.html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=fetcher)
+    output = io.BytesIO()
+    document.write_pdf(output, pdf_variant="pdf/a-3u", custom_metadata=True, pdf_identifier=job.identifier.encode(),
+                       attachments=[attachment], uncompressed_pdf=False)
+    return output.getvalue()
+
+
+def render_job(job: PdfJob) -> tuple[str, bytes, list[str]]:
+    """(code, pdf bytes, refused URLs)."""
+    fetcher = LocalOnlyFetcher()
+    return job.code, write_pdf(job, fetcher), fetcher.refused
+
+
+def warm_up() -> None:
+    """Load the report fonts once in this process (fontconfig set-up), before the first briefing."""
+    html = '<html><head><link rel="stylesheet" href="briefing.css"></head><body><p>南京</p></body></html>'
+    HTML(string=html, base_url=str(TEMPLATES_DIR) + "/", url_fetcher=LocalOnlyFetcher()).write_pdf()
+
+
+class PdfPool:
+    """Worker processes that start (and load fonts) as soon as the pool is made.
+
+    Make it before the slow work that precedes rendering (the DuckDB queries of the briefings):
+    the workers then start in parallel with it. With one worker, everything runs in this process.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._executor = None
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn, not fork: the parent runs threads (Dagster, DuckDB, polars) that fork would copy mid-flight.
+            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(workers):
+                self._executor.submit(warm_up)
+
+    def render(self, jobs: list[PdfJob]) -> list[tuple[str, bytes, list[str]]]:
+        if self._executor is None:
+            return [render_job(job) for job in jobs]
+        return list(self._executor.map(render_job, jobs))
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    def __enter__(self) -> PdfPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
