@@ -1,4 +1,4 @@
-"""The Dagster code location: every asset of the monthly pipeline, one resource, one job."""
+"""The Dagster code location: every asset of the monthly pipeline, its resources, one job."""
 
 import dagster as dg
 
@@ -8,7 +8,7 @@ from assets.ingest import ingest_assets
 from assets.reports import district_reports
 from pipelines.automation import build_schedule, build_sensor
 from pipelines.partitions import monthly_partitions
-from pipelines.resources import NsiWarehouse, default_data_dir
+from pipelines.resources import BriefingRenderer, NsiWarehouse, default_data_dir
 
 # The run-queue limit of the production instance (deploy/dagster.postgres.yaml) keys on this tag.
 WRITES_WAREHOUSE = {"nsi/writes": "warehouse"}
@@ -24,6 +24,6 @@ defs = dg.Definitions(
     jobs=[monthly_job],
     schedules=[build_schedule(monthly_job)],
     sensors=[build_sensor(monthly_job)],
-    resources={"warehouse": NsiWarehouse(data_dir=default_data_dir())},
+    resources={"warehouse": NsiWarehouse(data_dir=default_data_dir()), "renderer": BriefingRenderer()},
     executor=dg.in_process_executor,
 )

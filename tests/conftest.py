@@ -9,10 +9,16 @@ REPO = Path(__file__).resolve().parent.parent
 NSI = [sys.executable, "-m", "pipelines.cli"]
 
 
+def pytest_configure(config):
+    # No test delivers to a recipients file or mail server configured on the machine it runs on;
+    # the delivery tests name their own.
+    os.environ["NSI_RECIPIENTS"] = "off"
+    for name in [n for n in os.environ if n.startswith("NSI_SMTP_")]:
+        del os.environ[name]
+
+
 def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None, cwd=REPO):
-    # Tests never pick up a recipients file or mail server of the machine they run on.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NSI_SMTP_")}
-    env.update(NSI_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO), NSI_RECIPIENTS="off")
+    env = dict(os.environ, NSI_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
     env.update(env_extra or {})
     result = subprocess.run(NSI + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:

@@ -187,10 +187,10 @@ def test_rerun_same_rows_no_duplicates(ingested_q1, tmp_path):
     root, _ = ingested_q1
     work = tmp_path / "rerun"
     shutil.copytree(root / "raw", work / "raw")
-    run_nsi(["run", "2024-02"], work)
+    run_nsi(["run", "2024-02", "--stage", "ingest"], work)
     first = {s: query(work, f"SELECT * EXCLUDE (file_sha256) FROM valid_{s} ORDER BY _row") for s in SOURCES}
     rejects = query(work, 'SELECT * FROM rejects ORDER BY source, "row", "column"')
-    run_nsi(["run", "2024-02"], work)
+    run_nsi(["run", "2024-02", "--stage", "ingest"], work)
     for s in SOURCES:
         assert query(work, f"SELECT * EXCLUDE (file_sha256) FROM valid_{s} ORDER BY _row").equals(first[s])
     assert query(work, 'SELECT * FROM rejects ORDER BY source, "row", "column"').equals(rejects)
