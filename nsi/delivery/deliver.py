@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
+from indicators.export import HEADERS
 from nsi import manifest as manifests
 from nsi import publish
 from nsi.delivery import message as messages
@@ -82,7 +83,7 @@ def _published(root: Path, month: str) -> tuple[int, Path, dict]:
 def _index_rows(folder: Path) -> dict[str, tuple[str, str]]:
     """code → (composite, rank) exactly as printed in the published index.csv."""
     table = pl.read_csv(folder / "index.csv", infer_schema=False)
-    code, composite, rank = table.columns[1], table.columns[3], table.columns[8]
+    code, composite, rank = HEADERS["code"], HEADERS["composite"], HEADERS["rank"]
     return {row[code]: (row[composite] or "", row[rank] or "") for row in table.iter_rows(named=True)}
 
 
