@@ -156,9 +156,14 @@ def deliver(
         fail("deliver", str(exc))
     root = data_dir()
     if dry_run:
+        from nsi.delivery.deliver import DeliveryError, plan_read_only
         from pipelines.summary import print_delivery_plan
 
-        print_delivery_plan(console, root, first.key, recipients, smtp, resend)
+        try:
+            revision, planned = plan_read_only(root, first.key, recipients, smtp, resend)
+        except DeliveryError as exc:
+            fail("deliver", str(exc))
+        print_delivery_plan(console, root, first.key, revision, planned, smtp)
         return
     from pipelines.run import run_months
     from pipelines.summary import print_deliveries

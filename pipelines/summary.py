@@ -49,22 +49,8 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
     console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
 
 
-def print_delivery_plan(console: Console, root: Path, month: str, recipients, smtp, resend: bool) -> None:
+def print_delivery_plan(console: Console, root: Path, month: str, revision: int, planned: list, smtp) -> None:
     """`nsi deliver --dry-run`: who would receive which file; nothing is sent or recorded."""
-    from nsi.delivery.deliver import DeliveryError, plan
-
-    database = warehouse_path(root)
-    try:
-        if not database.exists():
-            raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
-        con = duckdb.connect(str(database), read_only=True)
-        try:
-            revision, planned = plan(root, month, recipients, con, smtp, resend)
-        finally:
-            con.close()
-    except DeliveryError as exc:
-        console.print(f"nsi deliver: error: {exc}", style="red", highlight=False, markup=False, soft_wrap=True)
-        raise SystemExit(2) from None
     console.print(f"{month} revision {revision}: dry run, nothing is sent or recorded", highlight=False)
     for item in planned:
         verb = "would send" if item.send else "would skip"

@@ -10,6 +10,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
          --no-install-recommends postgresql >/dev/null; }; then
     echo "test: PostgreSQL could not be installed; its tests will be skipped with this reason" >&2
+    export NSI_POSTGRES_UNAVAILABLE="apt-get install postgresql failed in scripts/test.sh"
   fi
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -28,6 +28,7 @@ from nsi.delivery import message as messages
 from nsi.delivery.recipients import Office, Recipients
 from nsi.delivery.smtp import DeliveryFailed, SmtpSettings, send
 from nsi.reference import CITY_CODE
+from nsi.settings import warehouse_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DELIVERIES_DDL = """CREATE TABLE IF NOT EXISTS deliveries (
@@ -128,6 +129,19 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
                else "sent again (--resend)" if this else "first delivery")
         planned.append(Planned(office, attachment, recorded[relative], briefing, True, why))
     return revision, planned
+
+
+def plan_read_only(root: Path, month: str, recipients: Recipients, smtp: SmtpSettings | None,
+                   resend: bool = False) -> tuple[int, list[Planned]]:
+    """The plan of a dry run, from a read-only look at the warehouse: nothing is written."""
+    database = warehouse_path(root)
+    if not database.exists():
+        raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return plan(root, month, recipients, con, smtp, resend)
+    finally:
+        con.close()
 
 
 def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyConnection,

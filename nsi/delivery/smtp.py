@@ -41,7 +41,7 @@ class SmtpSettings:
         if not host:
             return None
 
-        def number(name, default, kind):
+        def number(name, default, kind, minimum):
             text = env.get(name, "").strip()
             if not text:
                 return default
@@ -49,8 +49,8 @@ class SmtpSettings:
                 value = kind(text)
             except ValueError:
                 raise SmtpConfigError(f"{name}={text!r} is not a number") from None
-            if value < 0 or (kind is int and name != "NSI_SMTP_PORT" and value < 1):
-                raise SmtpConfigError(f"{name}={text!r} is out of range")
+            if value < minimum:
+                raise SmtpConfigError(f"{name}={text!r} is out of range (at least {minimum})")
             return value
 
         starttls_text = env.get("NSI_SMTP_STARTTLS", "1").strip().lower()
@@ -58,14 +58,14 @@ class SmtpSettings:
             raise SmtpConfigError(f"NSI_SMTP_STARTTLS={starttls_text!r}: use 1 or 0")
         settings = cls(
             host=host,
-            port=number("NSI_SMTP_PORT", 587, int),
+            port=number("NSI_SMTP_PORT", 587, int, 1),
             starttls=starttls_text in ("1", "true", "yes"),
             username=env.get("NSI_SMTP_USER") or None,
             password=env.get("NSI_SMTP_PASSWORD") or None,
             ca_file=env.get("NSI_SMTP_CA_FILE") or None,
-            attempts=number("NSI_SMTP_ATTEMPTS", 4, int),
-            backoff_seconds=number("NSI_SMTP_BACKOFF_SECONDS", 2.0, float),
-            timeout_seconds=number("NSI_SMTP_TIMEOUT_SECONDS", 30.0, float),
+            attempts=number("NSI_SMTP_ATTEMPTS", 4, int, 1),
+            backoff_seconds=number("NSI_SMTP_BACKOFF_SECONDS", 2.0, float, 0.0),
+            timeout_seconds=number("NSI_SMTP_TIMEOUT_SECONDS", 30.0, float, 0.1),
         )
         if settings.username and not settings.password:
             raise SmtpConfigError("NSI_SMTP_USER is set but NSI_SMTP_PASSWORD is not")
