@@ -3,17 +3,12 @@
 Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and report to Dagster.
 """
 
-
-import json
-
 import dagster as dg
-import polars as pl
 
 from nsi.exports import SOURCES, SPECS
-from nsi.ingest import stage
-from nsi.ingest.extract import Extracted, extract
+from nsi.ingest.month import Folders, NotExtractedError, extract_month, stage_month
 from nsi.ingest.read import ExportFileError
-from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError, validate
+from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
 from nsi.reference import load_reference
 from nsi.sample.sources import Month
 from pipelines.partitions import monthly_partitions
@@ -34,6 +29,10 @@ def find_export(warehouse: NsiWarehouse, source: str, month: str):
         raise ExportFileError(candidates[0], f"two exports for {month}: {', '.join(p.name for p in candidates)}",
                               "Keep only the one to load")
     return candidates[0]
+
+
+def _folders(warehouse: NsiWarehouse) -> Folders:
+    return Folders(archive=warehouse.archive, extract=warehouse.extract_dir)
 
 
 def _fail(exc: Exception, source: str, month: str) -> dg.Failure:
@@ -57,24 +56,15 @@ def build_extract(source: str) -> dg.AssetsDefinition:
         for month in context.partition_keys:
             try:
                 path = find_export(warehouse, source, month)
-                extracted = extract(path, spec, reference)
-                sha, size = stage.archive_file(path, warehouse.archive)
+                with warehouse.connect() as con:
+                    extracted = extract_month(con, path, source, month, reference, _folders(warehouse), context.run_id)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
             if extracted.development_key:
                 context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
-            stage.write_extract(warehouse.extract_dir, source, month, stage.with_keys(extracted.frame, month, sha))
-            log = pl.DataFrame([{
-                "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
-                "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
-                "blank_rows": extracted.blank_rows, "ignored_columns": json.dumps(extracted.ignored_columns, ensure_ascii=False),
-                "run_id": context.run_id,
-            }])
-            with warehouse.connect() as con:
-                stage.ensure_tables(con)
-                stage.replace_months(con, [stage.MonthWrite("extract_log", log, {"source": source, "month": month})])
-            summary[month] = {"file": path.name, "sha256": sha, "rows_read": extracted.rows_read, "encoding": extracted.encoding}
-            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {path.name} ({extracted.encoding})")
+            summary[month] = {"file": extracted.file_name, "sha256": extracted.sha256, "rows_read": extracted.rows_read,
+                              "encoding": extracted.encoding}
+            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {extracted.file_name} ({extracted.encoding})")
         last = summary[context.partition_keys[-1]]
         return dg.MaterializeResult(metadata={
             "rows_read": sum(s["rows_read"] for s in summary.values()),
@@ -83,25 +73,6 @@ def build_extract(source: str) -> dg.AssetsDefinition:
         })
 
     return _extract
-
-
-def _read_extracted(con, warehouse: NsiWarehouse, source: str, month: str) -> tuple[Extracted, str]:
-    log = con.execute("SELECT file_name, file_sha256, encoding, header_row, rows_read, blank_rows FROM extract_log "
-                      "WHERE source = ? AND month = ?", [source, month]).fetchone()
-    if log is None:
-        raise dg.Failure(description=f"{source} {month}: not extracted yet; materialise extract_{source} for {month} first")
-    frame = stage.read_extract(warehouse.extract_dir, source, month).drop("month", "file_sha256")
-    file_name, sha, encoding, header_row, rows_read, blank_rows = log
-    return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows), sha
-
-
-def _trailing_median(con, source: str, month: Month) -> float | None:
-    rows = con.execute("SELECT rows_loaded FROM ingest_log WHERE source = ? AND month < ? ORDER BY month DESC LIMIT 3",
-                       [source, month.key]).fetchall()
-    if len(rows) < 3:
-        return None
-    values = sorted(r[0] for r in rows)
-    return float(values[1])
 
 
 def build_valid(source: str) -> dg.AssetsDefinition:
@@ -130,28 +101,14 @@ def build_valid(source: str) -> dg.AssetsDefinition:
         for key in context.partition_keys:
             month = Month.parse(key)
             with warehouse.connect() as con:
-                stage.ensure_tables(con)
-                extracted, sha = _read_extracted(con, warehouse, source, key)
                 try:
-                    validated = validate(extracted, month, sha)
+                    staged = stage_month(con, source, month, _folders(warehouse), context.run_id)
+                except NotExtractedError as exc:
+                    raise dg.Failure(description=str(exc)) from exc
                 except WrongMonthError as exc:
                     raise dg.Failure(description=f"{source} {key}: {exc}") from exc
-                covered = sorted(set(validated.loaded["district_code"].drop_nulls().unique().to_list()))
-                loaded = stage.with_keys(validated.loaded, key, sha)
-                log = pl.DataFrame([{
-                    "source": source, "month": key, "file_name": extracted.file_name, "file_sha256": sha,
-                    "file_bytes": None, "encoding": extracted.encoding, "rows_read": validated.rows_read,
-                    "rows_loaded": validated.rows_loaded, "rows_rejected": validated.rows_rejected,
-                    "duplicates_dropped": validated.duplicates_dropped, "reexports_dropped": validated.reexports_dropped,
-                    "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": context.run_id,
-                }], schema_overrides={"file_bytes": pl.Int64})
-                median = _trailing_median(con, source, month)
-                stage.replace_months(con, [
-                    stage.MonthWrite(f"valid_{source}", loaded, {"month": key}),
-                    stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": key}),
-                    stage.MonthWrite("ingest_log", log, {"source": source, "month": key}),
-                ])
-            results[key], coverage[key] = validated.counts(), covered
+            validated, median = staged.counts, staged.trailing_median
+            results[key], coverage[key] = validated, staged.districts_covered
             if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
                 volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
             context.log.info(

@@ -14,9 +14,7 @@ import duckdb
 import polars as pl
 
 from nsi.exports import SPECS
-from nsi.ingest import stage
-from nsi.ingest.extract import extract
-from nsi.ingest.validate import validate
+from nsi.ingest.month import Folders, extract_month, stage_month
 from nsi.reference import load_reference
 from nsi.sample.sources import Month
 
@@ -38,22 +36,17 @@ def main() -> None:
     bare = {}
     pipeline = {}
     with tempfile.TemporaryDirectory() as scratch:
+        folders = Folders(archive=Path(scratch) / "archive", extract=Path(scratch) / "extract")
         con = duckdb.connect(str(Path(scratch) / "bench.duckdb"))
-        stage.ensure_tables(con)
         for source, spec in SPECS.items():
             path = root / "raw" / source / f"{month.key}.{spec.extension}"
             start = time.perf_counter()
             rows[source] = bare_read(path, source)
             bare[source] = time.perf_counter() - start
+            # Exactly what the assets extract_<source> and valid_<source> run for a month.
             start = time.perf_counter()
-            extracted = extract(path, spec, ref)
-            sha, _ = stage.archive_file(path, Path(scratch) / "archive")
-            stage.write_extract(Path(scratch) / "extract", source, month.key, stage.with_keys(extracted.frame, month.key, sha))
-            validated = validate(extracted, month, sha)
-            stage.replace_months(con, [
-                stage.MonthWrite(f"valid_{source}", stage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
-                stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
-            ])
+            extract_month(con, path, source, month.key, ref, folders, run_id="benchmark")
+            stage_month(con, source, month, folders, run_id="benchmark")
             pipeline[source] = time.perf_counter() - start
         con.close()
     print(f"{'source':10} {'rows':>9} {'bare read s':>12} {'ingest s':>9} {'ratio':>6}")

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO as REPO_ROOT, run_nsi, query
 from nsi.exports import SPECS
-from nsi.ingest import pii, stage
+from nsi.ingest import normalise, pii, stage
 from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export
 from nsi.ingest.validate import WrongMonthError, validate
@@ -276,6 +276,31 @@ def test_file_error_stops_only_that_source(sample_q1, tmp_path):
     assert "FAILED extract_police: police 2024-02: 2024-02.csv: no 110接处警 export for this month" in result.stderr
     log = query(root, "SELECT source FROM ingest_log ORDER BY source")
     assert log["source"].to_list() == ["disputes", "hotline", "survey"]
+
+
+# ---------------------------------------------------------------------------------------- values
+def test_every_date_form_parses_to_its_moment():
+    from datetime import datetime
+    forms = {
+        "2024-03-05 09:07:31": datetime(2024, 3, 5, 9, 7, 31),
+        "2024-03-05 09:07:31.0": datetime(2024, 3, 5, 9, 7, 31),  # database export
+        "2024-03-05T09:07:31": datetime(2024, 3, 5, 9, 7, 31),
+        "2024/3/5 9:07": datetime(2024, 3, 5, 9, 7),
+        "2024-03-05": datetime(2024, 3, 5),
+        "2024/3/5": datetime(2024, 3, 5),
+        "2024.03.05": datetime(2024, 3, 5),
+        "2024年3月5日": datetime(2024, 3, 5),
+        "45356.3802199074": datetime(2024, 3, 5, 9, 7, 31),  # Excel serial: the fraction is the time of day
+        "45356": datetime(2024, 3, 5),
+        "2024-02-30": None, "03/05/2024": None, "12": None, None: None,
+    }
+    parsed = normalise.parse_datetime(pl.Series("t", list(forms), pl.Utf8)).to_list()
+    assert dict(zip(forms, parsed)) == forms
+
+
+def test_category_text_is_compacted():
+    raw = pl.DataFrame({"c": ["刑 事 ", "\u3000治安\t", "ＡＢ１２", "  ", None]})
+    assert raw.select(normalise.clean_code(pl.col("c")))["c"].to_list() == ["刑事", "治安", "AB12", None, None]
 
 
 # ------------------------------------------------------------------------------------------ PII

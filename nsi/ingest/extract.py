@@ -48,17 +48,16 @@ def extract_frame(raw: RawExport, spec: ExportSpec, reference: Reference, key: b
     frame = raw.frame
     pii_columns = [c for c in spec.columns if c.pii]
     # 1. Normalise PII values (needed for hashing and for scrubbing them out of free text).
-    frame = frame.with_columns(
-        [pii.NORMALISERS[c.pii](normalise.halfwidth(pl.col(c.name))).alias(f"_pii_{c.name}") for c in pii_columns]
-    )
+    frame = frame.with_columns([pii.NORMALISERS[c.pii](pl.col(c.name)).alias(f"_pii_{c.name}") for c in pii_columns])
     # 2. Free text: the row's own names and addresses, then every phone/ID/address/name pattern.
     for column in (c for c in spec.columns if c.free_text):
         frame = frame.with_columns(normalise.clean_text(pl.col(column.name)).alias(column.name))
         for kind in ("name", "address"):
             sources = [f"_pii_{c.name}" for c in pii_columns if c.pii == kind]
             frame = pii.scrub_known_values(frame, column.name, sources, REDACTION_TOKENS[kind])
-        frame = frame.with_columns(pii.scrub_free_text(pl.col(column.name)).alias(column.name))
-    # 3. Everything else: typed values beside their cleaned text.
+        frame = pii.scrub_column(frame, column.name)
+    # 3. Everything else: typed values beside their cleaned text. Category-like columns repeat a
+    # handful of values, so they are cleaned once per distinct value.
     expressions: list[pl.Expr] = []
     for column in spec.columns:
         if column.pii or column.free_text:
@@ -71,13 +70,16 @@ def extract_frame(raw: RawExport, spec: ExportSpec, reference: Reference, key: b
         elif column.kind in ("int", "float"):
             text = normalise.clean_code(pl.col(column.name))
             expressions += [text.alias(f"{column.name}_text"), normalise.parse_number(text).alias(column.name)]
+        elif column.name == spec.id_column:
+            expressions.append(normalise.clean_code(pl.col(column.name)))
         else:
             expressions.append(normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name))))
+    # 4. Hash the PII in the same pass; then drop every trace of the clear values.
+    expressions += [pii.keyed_hash(pl.col(f"_pii_{c.name}"), key).alias(f"{c.name}_hash") for c in pii_columns]
     frame = frame.with_columns(expressions)
     frame = frame.with_columns([normalise.parse_datetime(frame[f"{c.name}_text"]).alias(c.name)
                                 for c in spec.columns if c.kind in ("datetime", "date")])
-    # 4. Hash the PII, then drop every trace of the clear values.
-    frame = frame.hstack(pii.keyed_hashes(frame, {f"{c.name}_hash": f"_pii_{c.name}" for c in pii_columns}, key)).drop([c.name for c in pii_columns] + [f"_pii_{c.name}" for c in pii_columns] + ["district", "street"])
+    frame = frame.drop([c.name for c in pii_columns] + [f"_pii_{c.name}" for c in pii_columns] + ["district", "street"])
     frame = _resolve_districts(frame, reference)
     return frame.select(["_row", *[c for c in frame.columns if c != "_row"]])
 

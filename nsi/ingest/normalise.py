@@ -11,6 +11,12 @@ import polars as pl
 _FULLWIDTH = ([chr(c) for c in range(0xFF10, 0xFF1A)] + [chr(c) for c in range(0xFF21, 0xFF3B)]
               + [chr(c) for c in range(0xFF41, 0xFF5B)] + ["－", "／", "．", "＋"])
 _HALFWIDTH = [chr(ord(c) - 0xFEE0) for c in _FULLWIDTH]
+# What the regex class `\s` matches (Unicode White_Space): removed from codes in the same pass as the
+# full-width mapping, which costs one scan instead of two.
+_WHITESPACE = ["\t", "\n", "\x0b", "\x0c", "\r", " ", "\x85", "\xa0", "\u1680",
+               *[chr(c) for c in range(0x2000, 0x200B)], "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+_CODE_FROM = _FULLWIDTH + _WHITESPACE
+_CODE_TO = _HALFWIDTH + [""] * len(_WHITESPACE)
 _FULLWIDTH.append("\u3000")
 _HALFWIDTH.append(" ")
 EXCEL_DAY_ZERO = datetime(1899, 12, 30)
@@ -30,7 +36,7 @@ def halfwidth(expr: pl.Expr) -> pl.Expr:
 def clean_text(expr: pl.Expr) -> pl.Expr:
     """Half-width, trimmed; empty becomes null."""
     text = halfwidth(expr).str.strip_chars()
-    return pl.when(text.str.len_chars() > 0).then(text).otherwise(None)
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
 
 
 def on_distinct(series: pl.Series, expr: pl.Expr) -> pl.Series:
@@ -42,28 +48,55 @@ def on_distinct(series: pl.Series, expr: pl.Expr) -> pl.Series:
     return series.replace_strict(distinct, cleaned, return_dtype=pl.Utf8).alias(series.name)
 
 
+def compact(expr: pl.Expr) -> pl.Expr:
+    """Half-width with no whitespace anywhere; may leave an empty string."""
+    return expr.str.replace_many(_CODE_FROM, _CODE_TO)
+
+
 def clean_code(expr: pl.Expr) -> pl.Expr:
-    """Category-like values: no whitespace anywhere ("刑 事 " is 刑事)."""
-    text = halfwidth(expr).str.replace_all(r"\s", "")
-    return pl.when(text.str.len_chars() > 0).then(text).otherwise(None)
+    """Category-like values: no whitespace anywhere ("刑 事 " is 刑事); empty becomes null."""
+    text = compact(expr)
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
 
 
-def parse_datetime(text: pl.Series) -> pl.Series:
-    """ISO (with or without '.0' fractions), '2024/3/5 9:07', date-only forms and Excel serials.
+def update_where(frame: pl.DataFrame, mask: pl.Expr, column: str, expr: pl.Expr) -> pl.DataFrame:
+    """Set `column` to `expr` on the rows where `mask` holds; other rows keep their value.
 
-    Most rows share one format, so each format is tried only on the rows still unparsed.
+    For costly text work that only a few rows need: the expression runs on those rows alone
+    (polars evaluates every branch of `when/then` on every row).
     """
-    text = text.str.replace(r"\.\d+$", "")
-    result = pl.Series(text.name, [], pl.Datetime("us")).extend_constant(None, len(text))
-    todo = text.is_not_null()
-    for fmt in DATETIME_FORMATS:
+    index = frame.select(mask.fill_null(False).arg_true()).to_series()
+    if index.len() == 0:
+        return frame
+    if index.len() == frame.height:
+        return frame.with_columns(expr.alias(column))
+    rows = frame.select(pl.col(expr.meta.root_names()).gather(index))
+    values = rows.select(expr.alias(column)).to_series()
+    return frame.with_columns(frame[column].scatter(index, values))
+
+
+def _try_formats(text: pl.Series, result: pl.Series, todo: pl.Series, formats: tuple[str, ...]) -> tuple[pl.Series, pl.Series]:
+    """Most rows share one format, so each format is tried only on the rows still unparsed."""
+    for fmt in formats:
         if not todo.any():
-            return result
+            break
         index = todo.arg_true()
         parsed = text.gather(index).str.strptime(pl.Datetime("us"), fmt, strict=False)
         ok = parsed.is_not_null()
         result = result.scatter(index.filter(ok), parsed.filter(ok))
         todo = todo.scatter(index.filter(ok), False)
+    return result, todo
+
+
+def parse_datetime(text: pl.Series) -> pl.Series:
+    """ISO, '2024/3/5 9:07', date-only forms, seconds with a '.0' fraction, and Excel serials."""
+    result = pl.Series(text.name, [], pl.Datetime("us")).extend_constant(None, len(text))
+    result, todo = _try_formats(text, result, text.is_not_null(), DATETIME_FORMATS)
+    if todo.any():
+        # Database exports write '2024-03-05 09:07:00.0'; the fraction follows the seconds, so a date
+        # such as '2024.03.05' or a serial such as '45352.604' is left alone.
+        whole_seconds = text.str.replace(r"(:\d{2})\.\d+$", "${1}")
+        result, todo = _try_formats(whole_seconds, result, todo, DATETIME_FORMATS)
     if todo.any():
         index = todo.arg_true()
         serial = text.gather(index).cast(pl.Float64, strict=False)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 
-import duckdb
 import polars as pl
+import polars_hash  # noqa: F401  (registers the `chash` namespace: SHA-256 in Rust, on every core)
 
-from nsi.ingest.normalise import halfwidth
+from nsi.ingest.normalise import compact, update_where
 
 DEVELOPMENT_KEY = "nsi-DEVELOPMENT-ONLY-key-set-NSI_PII_KEY-in-production"
 HASH_HEX = 16
@@ -25,7 +25,11 @@ ID_NUMBER = r"\d{17}[\dXx]|\d{15}"
 ADDRESS = r"(?:江苏省)?南京市[\u4e00-\u9fa5A-Za-z0-9]*?\d+号(?:\d+栋)?(?:\d+单元)?(?:\d+室)?"
 # A name is 2–3 Han characters after a role word and before punctuation or a verb (no look-ahead in
 # the regex engine, so the following character is captured and put back).
-NAME_AFTER_ROLE = r"(报警人|联系人|当事人|诉求人|来电人)[\u4e00-\u9fa5]{2,3}([（(，,。；;：:因称反\s]|$)"
+ROLE_WORDS = ("报警人", "联系人", "当事人", "诉求人", "来电人")
+NAME_AFTER_ROLE = rf"({'|'.join(ROLE_WORDS)})[\u4e00-\u9fa5]{{2,3}}([（(，,。；;：:因称反\s]|$)"
+# Every pattern above needs one of these: seven digits in a row (the shortest is a landline's eight),
+# 南京市 (addresses) or a role word (names). Text without any of them is left as it is, unscanned.
+MIGHT_HOLD_PII = rf"\d{{7}}|南京市|{'|'.join(ROLE_WORDS)}"
 
 
 def pii_key() -> tuple[bytes, bool]:
@@ -35,50 +39,48 @@ def pii_key() -> tuple[bytes, bool]:
 
 
 def normalise_phone(expr: pl.Expr) -> pl.Expr:
-    """Digits only; Nanjing landlines as 025 + 8 digits, whichever way they were written or mangled."""
-    digits = halfwidth(expr).str.replace_all(r"[^0-9]", "")
+    """Digits only; Nanjing landlines as 025 + 8 digits, whichever way they were written or mangled.
+
+    Mobiles (11 digits from 1) and full landlines (025 + 8) stay as they are.
+    """
+    digits = compact(expr).str.replace_all(r"[^0-9]", "")
+    length = digits.str.len_bytes()
     return (
-        pl.when(digits.str.len_chars() == 0).then(None)
-        .when(digits.str.contains(r"^1[3-9]\d{9}$")).then(digits)
-        .when(digits.str.contains(r"^025\d{8}$")).then(digits)
-        .when(digits.str.contains(r"^25\d{8}$")).then(pl.lit("0") + digits)  # leading 0 lost as a number
-        .when(digits.str.contains(r"^\d{8}$")).then(pl.lit("025") + digits)
+        pl.when(length == 0).then(None)
+        .when((length == 10) & digits.str.starts_with("25")).then(pl.lit("0") + digits)  # leading 0 lost as a number
+        .when(length == 8).then(pl.lit("025") + digits)
         .otherwise(digits)
     )
 
 
 def normalise_id(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.str.len_chars() > 0).then(expr.str.replace_all(r"\s", "").str.to_uppercase()).otherwise(None)
+    text = compact(expr)
+    return pl.when(text.str.len_bytes() > 0).then(text.str.to_uppercase()).otherwise(None)
 
 
 def normalise_plain(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.str.len_chars() > 0).then(expr.str.replace_all(r"\s", "")).otherwise(None)
+    text = compact(expr)
+    return pl.when(text.str.len_bytes() > 0).then(text).otherwise(None)
 
 
 NORMALISERS = {"phone": normalise_phone, "id_number": normalise_id, "name": normalise_plain, "address": normalise_plain}
 
 
-def keyed_hashes(frame: pl.DataFrame, columns: dict[str, str], key: bytes) -> pl.DataFrame:
-    """{output: input} columns → SHA-256 over (secret key, separator, normalised value), 16 hex digits.
+def keyed_hash(value: pl.Expr, key: bytes) -> pl.Expr:
+    """SHA-256 over (secret key, separator 0x1F, normalised value), first 16 hex digits; null stays null."""
+    return (pl.lit(key.decode() + "\x1f") + value).chash.sha2_256().str.slice(0, HASH_HEX)
 
-    Computed in DuckDB, which hashes a column in C++ (a Python loop costs seconds a month).
-    """
-    if not columns:
-        return pl.DataFrame()
-    con = duckdb.connect()
-    try:
-        con.register("values_to_hash", frame.select(list(set(columns.values()))))
-        select = ", ".join(
-            f'CASE WHEN "{source}" IS NULL THEN NULL ELSE sha256($key || chr(31) || "{source}")[:{HASH_HEX}] END AS "{target}"'
-            for target, source in columns.items()
-        )
-        return con.execute(f"SELECT {select} FROM values_to_hash", {"key": key.decode()}).pl()
-    finally:
-        con.close()
+
+def keyed_hashes(frame: pl.DataFrame, columns: dict[str, str], key: bytes) -> pl.DataFrame:
+    """{output: input} columns → their keyed hashes."""
+    return frame.select([keyed_hash(pl.col(source), key).alias(target) for target, source in columns.items()])
 
 
 def scrub_free_text(expr: pl.Expr) -> pl.Expr:
-    """Patterns first (IDs before phones: an ID contains phone-like runs), then names after a role word."""
+    """Patterns first (IDs before phones: an ID contains phone-like runs), then names after a role word.
+
+    `scrub_column` applies this only to the rows that can hold a match.
+    """
     return (
         expr.str.replace_all(ADDRESS, "[地址]")
         .str.replace_all(ID_NUMBER, "[证件号]")
@@ -91,17 +93,18 @@ def scrub_free_text(expr: pl.Expr) -> pl.Expr:
 def scrub_known_values(frame: pl.DataFrame, text_column: str, value_columns: list[str], token: str) -> pl.DataFrame:
     """Remove a row's own structured values (e.g. the caller's name) from its free text, wherever they appear."""
     out = frame
+    text = pl.col(text_column)
     for column in value_columns:
         value = pl.col(column)
-        long_enough = value.is_not_null() & (value.str.len_chars() >= 2)
-        out = out.with_columns(
-            pl.when(long_enough & pl.col(text_column).is_not_null())
-            # polars cannot replace a per-row pattern; split on it and join with the token instead.
-            .then(pl.col(text_column).str.split(value).list.join(token))
-            .otherwise(pl.col(text_column))
-            .alias(text_column)
-        )
+        holds_value = (value.str.len_chars() >= 2) & text.str.contains(value, literal=True)
+        # polars cannot replace a per-row pattern; split on it and join with the token instead.
+        out = update_where(out, holds_value, text_column, text.str.split(value).list.join(token))
     return out
+
+
+def scrub_column(frame: pl.DataFrame, text_column: str) -> pl.DataFrame:
+    text = pl.col(text_column)
+    return update_where(frame, text.str.contains(MIGHT_HOLD_PII), text_column, scrub_free_text(text))
 
 
 def looks_like_pii(text: str) -> bool:

@@ -15,7 +15,7 @@ import polars as pl
 
 from nsi.exports import ExportSpec
 
-ENCODINGS = ("utf-8", "gb18030")  # GB18030 is a superset of GBK and GB2312; reported as gbk
+ENCODINGS = ("utf-8", "gbk", "gb18030")  # GBK first (what the police system writes, and decodes faster); both reported as gbk
 HEADER_SEARCH_ROWS = 6
 
 
@@ -63,7 +63,7 @@ def decode_csv(path: Path, data: bytes) -> tuple[bytes, str]:
 def _grid(path: Path, spec: ExportSpec) -> tuple[pl.DataFrame, str]:
     """All cells as text, no header interpretation yet."""
     data = path.read_bytes()
-    if not data.strip():
+    if not data or data.isspace():  # isspace() stops at the first character that is not
         raise ExportFileError(path, "the file is empty", "Re-export the month from the source system")
     if data[:4] == b"PK\x03\x04":
         try:
@@ -124,9 +124,12 @@ def read_export(path: Path, spec: ExportSpec) -> RawExport:
     ])
     first_row = header_index + 2
     frame = frame.with_columns(pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias("_row"))
-    # Trailing fully blank lines are an artefact of the export, not records.
+    # Fully blank lines are an artefact of the export, not records. A row with an ID is not blank;
+    # only the rows without one are looked at cell by cell.
+    no_id = frame.filter(~pl.col(spec.id_column).str.contains(r"\S").fill_null(False))
     present = pl.any_horizontal([pl.col(c.name).str.contains(r"\S") for c in spec.columns]).fill_null(False)
-    records = frame.filter(present)
+    blank = no_id.filter(~present)["_row"]
+    records = frame.filter(~pl.col("_row").is_in(blank)) if blank.len() else frame
     if records.height == 0:
         raise ExportFileError(path, "the file has a header but no rows", "Re-export the month from the source system")
     return RawExport(path, records, encoding, header_index + 1, used, ignored, frame.height - records.height)

