@@ -6,7 +6,7 @@ Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and
 import dagster as dg
 
 from nsi.exports import SOURCES, SPECS
-from nsi.ingest.month import Folders, NotExtractedError, extract_month, stage_month
+from nsi.ingest.month import Folders, NotExtractedError, extract_month, record_extract, stage_month
 from nsi.ingest.read import ExportFileError
 from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
 from nsi.reference import load_reference
@@ -56,10 +56,11 @@ def build_extract(source: str) -> dg.AssetsDefinition:
         for month in context.partition_keys:
             try:
                 path = find_export(warehouse, source, month)
-                with warehouse.connect() as con:
-                    extracted = extract_month(con, path, source, month, reference, _folders(warehouse), context.run_id)
+                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run_id)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
+            with warehouse.connect() as con:
+                record_extract(con, extracted)
             if extracted.development_key:
                 context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
             summary[month] = {"file": extracted.file_name, "sha256": extracted.sha256, "rows_read": extracted.rows_read,

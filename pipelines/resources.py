@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-import fcntl
-import time
 from pydantic import PrivateAttr
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
+from nsi.settings import WAREHOUSE_CONFIG
+
+READER_WAIT_SECONDS = 30
 
 
 class NsiWarehouse(dg.ConfigurableResource):
@@ -86,8 +91,19 @@ class NsiWarehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writing connection. A reader outside the writer lock (the summary `nsi run` prints once a
+        run has let go of the lock, `nsi deliver --dry-run`) holds the file for a moment; wait for it.
+        """
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.database))
+        try:
+            con = Retrying(
+                retry=retry_if_exception(lambda exc: isinstance(exc, duckdb.IOException) and "lock" in str(exc)),
+                wait=wait_fixed(0.5), stop=stop_after_delay(READER_WAIT_SECONDS), reraise=True,
+            )(duckdb.connect, str(self.database), config=WAREHOUSE_CONFIG)
+        except duckdb.IOException as exc:
+            raise dg.Failure(description=(
+                f"the warehouse {self.database} is held open by another program for over {READER_WAIT_SECONDS} s "
+                f"({exc}). Close it and run again")) from exc
         try:
             yield con
         finally:

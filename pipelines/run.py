@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -22,6 +23,24 @@ def dagster_home(data_dir: Path) -> Path:
         shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def open_instance(home: Path) -> dg.DagsterInstance:
+    """The Dagster instance, its storages created by one process at a time.
+
+    Two runs started together on a new data directory would otherwise both create the SQLite tables,
+    and one would fail with "table runs already exists".
+    """
+    with open(home / ".storage-init.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            instance = dg.DagsterInstance.get()
+            instance.get_runs(limit=1)  # run storage
+            instance.all_logs("-")  # event log storage
+            instance.all_instigator_state()  # schedule storage
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return instance
 
 
 def _plain_message(error) -> str:
@@ -80,8 +99,7 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
                progress=None, reason: str | None = None, resend: bool = False) -> RunOutcome:
     from pipelines.definitions import defs  # import here: loading definitions takes a second
 
-    dagster_home(data_dir)
-    instance = dg.DagsterInstance.get()
+    instance = open_instance(dagster_home(data_dir))
     job = defs.resolve_job_def("nsi_monthly")
     if first == last:
         kwargs = {"partition_key": first.key}

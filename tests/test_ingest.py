@@ -355,3 +355,25 @@ def test_a_run_that_cannot_get_the_warehouse_is_refused_plainly(ingested_q1, tmp
         result = run_nsi(["run", "2024-02"], work, check=False, env_extra={"NSI_LOCK_WAIT_SECONDS": "1"})
     assert result.returncode == 1
     assert "is in use by Dagster run 1234 (pid 1); waited 1 s. Run again when that run has finished" in result.stderr
+
+
+def test_a_writer_waits_for_a_reader_in_another_process(tmp_path):
+    """`nsi run` reads its summary after letting go of the writer lock; the next run must wait, not fail."""
+    import subprocess
+    import sys
+    import time
+    from pipelines.resources import NsiWarehouse
+    warehouse = NsiWarehouse(data_dir=str(tmp_path))
+    with warehouse.connect() as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
+                               "print('open', flush=True); time.sleep(2)", str(warehouse.database)],
+        stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    started = time.monotonic()
+    with warehouse.connect() as con:
+        waited = time.monotonic() - started
+        assert con.execute("SELECT a FROM t").fetchall() == [(1,)]
+    reader.wait(timeout=30)
+    assert waited > 0.5  # it did meet the reader's lock, and got the file once the reader had gone

@@ -1,6 +1,7 @@
 """One month of one source through ingestion, as the ingest assets run it (and as the benchmark times it).
 
-`extract_month`: the raw export → archived input, PII-free extract file, a line in `extract_log`.
+`extract_month`: the raw export → archived input, PII-free extract file; `record_extract` then
+writes its line in `extract_log`.
 `stage_month`: the extract → duplicates and re-exports dropped, validated, the month of
 `valid_<source>` and `rejects` replaced and a line in `ingest_log`, in one transaction.
 """
@@ -8,6 +9,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ class ExtractedMonth:
     encoding: str
     rows_read: int
     development_key: bool
+    log: pl.DataFrame  # its line in extract_log, written by `record_extract`
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,14 @@ class NotExtractedError(RuntimeError):
     pass
 
 
-def extract_month(con: duckdb.DuckDBPyConnection, path: Path, source: str, month: str, reference: Reference,
-                  folders: Folders, run_id: str) -> ExtractedMonth:
-    """Raises ExportFileError when the file as a whole cannot be used."""
-    extracted = extract(path, SPECS[source], reference)
-    sha, size = stage.archive_file(path, folders.archive)
+def extract_month(path: Path, source: str, month: str, reference: Reference, folders: Folders,
+                  run_id: str) -> ExtractedMonth:
+    """Raises ExportFileError when the file as a whole cannot be used. Needs no warehouse connection."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Hashing and copying the input release the GIL: they run while the rows are extracted.
+        archived = pool.submit(stage.archive_file, path, folders.archive) if path.is_file() else None
+        extracted = extract(path, SPECS[source], reference)
+        sha, size = archived.result()
     stage.write_extract(folders.extract, source, month, stage.with_keys(extracted.frame, month, sha))
     log = pl.DataFrame([{
         "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
@@ -60,9 +66,13 @@ def extract_month(con: duckdb.DuckDBPyConnection, path: Path, source: str, month
         "blank_rows": extracted.blank_rows, "ignored_columns": json.dumps(extracted.ignored_columns, ensure_ascii=False),
         "run_id": run_id,
     }])
+    return ExtractedMonth(path.name, sha, extracted.encoding, extracted.rows_read, extracted.development_key, log)
+
+
+def record_extract(con: duckdb.DuckDBPyConnection, extracted: ExtractedMonth) -> None:
+    source, month = extracted.log["source"][0], extracted.log["month"][0]
     stage.ensure_tables(con)
-    stage.replace_months(con, [stage.MonthWrite("extract_log", log, {"source": source, "month": month})])
-    return ExtractedMonth(path.name, sha, extracted.encoding, extracted.rows_read, extracted.development_key)
+    stage.replace_months(con, [stage.MonthWrite("extract_log", extracted.log, {"source": source, "month": month})])
 
 
 def _read_extracted(con: duckdb.DuckDBPyConnection, folders: Folders, source: str, month: str) -> tuple[Extracted, str]:
