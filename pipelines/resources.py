@@ -19,6 +19,10 @@ from nsi.settings import WAREHOUSE_CONFIG
 READER_WAIT_SECONDS = 30
 
 
+def _is_lock_conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
 class NsiWarehouse(dg.ConfigurableResource):
     """The data directory ($NSI_DATA_DIR): raw/, archive/, warehouse/nsi.duckdb, out/."""
 
@@ -97,10 +101,12 @@ class NsiWarehouse(dg.ConfigurableResource):
         self.database.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = Retrying(
-                retry=retry_if_exception(lambda exc: isinstance(exc, duckdb.IOException) and "lock" in str(exc)),
-                wait=wait_fixed(0.5), stop=stop_after_delay(READER_WAIT_SECONDS), reraise=True,
+                retry=retry_if_exception(_is_lock_conflict), wait=wait_fixed(0.5),
+                stop=stop_after_delay(READER_WAIT_SECONDS), reraise=True,
             )(duckdb.connect, str(self.database), config=WAREHOUSE_CONFIG)
         except duckdb.IOException as exc:
+            if not _is_lock_conflict(exc):
+                raise
             raise dg.Failure(description=(
                 f"the warehouse {self.database} is held open by another program for over {READER_WAIT_SECONDS} s "
                 f"({exc}). Close it and run again")) from exc

@@ -308,9 +308,41 @@ def test_phone_forms_hash_alike():
     frame = pl.DataFrame({"p": ["025-84123456", "(025)84123456", "84123456", "2584123456", "０２５－８４１２３４５６",
                                 "13812345678", "138 1234 5678", None]})
     normalised = frame.select(pii.normalise_phone(pl.col("p")).alias("n"))
-    hashes = pii.keyed_hashes(normalised, {"h": "n"}, b"k")["h"].to_list()
+    hashes = normalised.select(pii.keyed_hash(pl.col("n"), b"k").alias("h"))["h"].to_list()
     assert len(set(hashes[:5])) == 1 and hashes[5] == hashes[6] and hashes[7] is None
-    assert pii.keyed_hashes(normalised, {"h": "n"}, b"other")["h"][0] != hashes[0]
+    assert normalised.select(pii.keyed_hash(pl.col("n"), b"other").alias("h"))["h"][0] != hashes[0]
+
+
+def test_keyed_hash_is_sha256_of_key_separator_and_value():
+    """The definition warehouses already hold: changing it would break repeat-caller links across months."""
+    import hashlib
+    values = ["02584123456", "王小明", "江苏省南京市玄武区中山路1号", None]
+    hashes = pl.DataFrame({"v": values}).select(pii.keyed_hash(pl.col("v"), "密钥-k".encode()).alias("h"))["h"].to_list()
+    expected = [hashlib.sha256("密钥-k".encode() + b"\x1f" + v.encode()).hexdigest()[:16] if v else None for v in values]
+    assert hashes == expected
+
+
+def test_blank_personal_values_are_not_hashed():
+    raw = pl.DataFrame({"v": [" ", "\u3000", "\xa0", "王 小明"]})
+    assert raw.select(pii.normalise_plain(pl.col("v")))["v"].to_list() == [None, None, None, "王小明"]
+    assert raw.select(pii.normalise_id(pl.col("v")))["v"].to_list() == [None, None, None, "王小明"]
+
+
+def test_scrubbing_only_candidate_rows_equals_scrubbing_every_row():
+    texts = ["报警人王小明称被盗", "市民反映路灯不亮", "联系电话13812345678", "座机(025)84123456求助",
+             "地址南京市玄武区中山路12号3栋", "编号1234567", "身份证32010219800101123x", None, "",
+             "１３８１２３４５６７８", "来电人李四（无）"]
+    frame = pl.DataFrame({"t": texts})
+    assert pii.scrub_column(frame, "t")["t"].to_list() == frame.select(pii.scrub_free_text(pl.col("t")))["t"].to_list()
+
+
+def test_update_where_touches_only_the_masked_rows():
+    frame = pl.DataFrame({"t": ["a", "b", None, "c"], "m": [True, False, None, True]})
+    upper = pl.col("t").str.to_uppercase()
+    assert normalise.update_where(frame, pl.col("m"), "t", upper)["t"].to_list() == ["A", "b", None, "C"]
+    assert normalise.update_where(frame, pl.lit(False), "t", upper)["t"].to_list() == ["a", "b", None, "c"]
+    assert normalise.update_where(frame, pl.lit(True), "t", upper)["t"].to_list() == ["A", "B", None, "C"]
+    assert frame["t"].to_list() == ["a", "b", None, "c"]  # the frame passed in is left as it was
 
 
 def test_free_text_scrub():
@@ -370,10 +402,13 @@ def test_a_writer_waits_for_a_reader_in_another_process(tmp_path):
         [sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1], read_only=True); "
                                "print('open', flush=True); time.sleep(2)", str(warehouse.database)],
         stdout=subprocess.PIPE, text=True)
-    assert reader.stdout.readline().strip() == "open"
-    started = time.monotonic()
-    with warehouse.connect() as con:
-        waited = time.monotonic() - started
-        assert con.execute("SELECT a FROM t").fetchall() == [(1,)]
-    reader.wait(timeout=30)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        started = time.monotonic()
+        with warehouse.connect() as con:
+            waited = time.monotonic() - started
+            assert con.execute("SELECT a FROM t").fetchall() == [(1,)]
+        reader.wait(timeout=30)
+    finally:
+        reader.kill()
     assert waited > 0.5  # it did meet the reader's lock, and got the file once the reader had gone

@@ -19,6 +19,7 @@ import polars as pl
 from nsi.exports import SPECS
 from nsi.ingest import stage
 from nsi.ingest.extract import Extracted, extract
+from nsi.ingest.read import require_export
 from nsi.ingest.validate import ValidationCounts, validate
 from nsi.reference import Reference
 from nsi.sample.sources import Month
@@ -53,10 +54,14 @@ class NotExtractedError(RuntimeError):
 
 def extract_month(path: Path, source: str, month: str, reference: Reference, folders: Folders,
                   run_id: str) -> ExtractedMonth:
-    """Raises ExportFileError when the file as a whole cannot be used. Needs no warehouse connection."""
+    """Raises ExportFileError when the file as a whole cannot be used. Needs no warehouse connection.
+
+    The input is archived even when it is then refused, so what was delivered can be looked at later.
+    """
+    require_export(path, SPECS[source])
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Hashing and copying the input release the GIL: they run while the rows are extracted.
-        archived = pool.submit(stage.archive_file, path, folders.archive) if path.is_file() else None
+        archived = pool.submit(stage.archive_file, path, folders.archive)
         extracted = extract(path, SPECS[source], reference)
         sha, size = archived.result()
     stage.write_extract(folders.extract, source, month, stage.with_keys(extracted.frame, month, sha))

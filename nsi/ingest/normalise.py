@@ -65,7 +65,7 @@ def update_where(frame: pl.DataFrame, mask: pl.Expr, column: str, expr: pl.Expr)
     For costly text work that only a few rows need: the expression runs on those rows alone
     (polars evaluates every branch of `when/then` on every row).
     """
-    index = frame.select(mask.fill_null(False).arg_true()).to_series()
+    index = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(mask.fill_null(False))).to_series()
     if index.len() == 0:
         return frame
     if index.len() == frame.height:

@@ -71,11 +71,6 @@ def keyed_hash(value: pl.Expr, key: bytes) -> pl.Expr:
     return (pl.lit(key.decode() + "\x1f") + value).chash.sha2_256().str.slice(0, HASH_HEX)
 
 
-def keyed_hashes(frame: pl.DataFrame, columns: dict[str, str], key: bytes) -> pl.DataFrame:
-    """{output: input} columns → their keyed hashes."""
-    return frame.select([keyed_hash(pl.col(source), key).alias(target) for target, source in columns.items()])
-
-
 def scrub_free_text(expr: pl.Expr) -> pl.Expr:
     """Patterns first (IDs before phones: an ID contains phone-like runs), then names after a role word.
 

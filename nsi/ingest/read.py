@@ -82,11 +82,15 @@ def _grid(path: Path, spec: ExportSpec) -> tuple[pl.DataFrame, str]:
     return grid, encoding
 
 
-def read_export(path: Path, spec: ExportSpec) -> RawExport:
-    path = Path(path)
-    if not path.exists():
+def require_export(path: Path, spec: ExportSpec) -> None:
+    if not Path(path).is_file():
         raise ExportFileError(path, f"no {spec.label_zh} export for this month",
                               f"Put the export at {path} (CSV or XLSX) and re-run")
+
+
+def read_export(path: Path, spec: ExportSpec) -> RawExport:
+    path = Path(path)
+    require_export(path, spec)
     grid, encoding = _grid(path, spec)
     known = {_header_key(h): c for h, c in spec.header_map.items()}
     header_index = None
