@@ -12,15 +12,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from nsi import warehouse as warehouse_connection
 from nsi.settings import WAREHOUSE_CONFIG
 
-READER_WAIT_SECONDS = 30
-
-
-def _is_lock_conflict(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
 class NsiWarehouse(dg.ConfigurableResource):
@@ -100,16 +95,9 @@ class NsiWarehouse(dg.ConfigurableResource):
         """
         self.database.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = Retrying(
-                retry=retry_if_exception(_is_lock_conflict), wait=wait_fixed(0.5),
-                stop=stop_after_delay(READER_WAIT_SECONDS), reraise=True,
-            )(duckdb.connect, str(self.database), config=WAREHOUSE_CONFIG)
-        except duckdb.IOException as exc:
-            if not _is_lock_conflict(exc):
-                raise
-            raise dg.Failure(description=(
-                f"the warehouse {self.database} is held open by another program for over {READER_WAIT_SECONDS} s "
-                f"({exc}). Close it and run again")) from exc
+            con = warehouse_connection.connect(self.database, config=WAREHOUSE_CONFIG)
+        except warehouse_connection.WarehouseBusy as exc:
+            raise dg.Failure(description=f"{exc}. Close it and run again") from exc
         try:
             yield con
         finally:

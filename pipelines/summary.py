@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from nsi import warehouse
 from nsi.ingest.validate import RULE_MESSAGES
 from nsi.sample.generate import months_between
 from nsi.sample.sources import Month
@@ -19,7 +19,12 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
     months = [m.key for m in months_between(first, last)]
     database = warehouse_path(root)
     if database.exists():
-        con = duckdb.connect(str(database), read_only=True)
+        try:
+            # Another run may already be writing (this one has let go of the warehouse).
+            con = warehouse.connect(database, read_only=True)
+        except warehouse.WarehouseBusy:
+            console.print("rows per source: not shown, another run is writing the warehouse (see `ingest_log`)")
+            return
         try:
             rows = con.execute(
                 "SELECT month, source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped, "
@@ -81,7 +86,7 @@ def delivery_rows(root: Path, run_id: str) -> list[tuple]:
     database = warehouse_path(root)
     if not database.exists():
         return []
-    con = duckdb.connect(str(database), read_only=True)
+    con = warehouse.connect(database, read_only=True)
     try:
         exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'deliveries'").fetchone()[0]
         if not exists:
