@@ -17,7 +17,6 @@ from nsi import warehouse as warehouse_connection
 from nsi.settings import WAREHOUSE_CONFIG
 
 
-
 class NsiWarehouse(dg.ConfigurableResource):
     """The data directory ($NSI_DATA_DIR): raw/, archive/, warehouse/nsi.duckdb, out/."""
 
