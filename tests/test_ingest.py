@@ -23,7 +23,14 @@ EXT = {"hotline": "csv", "police": "csv", "disputes": "xlsx", "survey": "xlsx"}
 MOBILE = re.compile(r"(?<![\d.])1[3-9]\d{9}(?!\d)")
 LANDLINE = re.compile(r"(?<!\d)0?25-?[58]\d{7}(?!\d)|\(025\)\d{8}")
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# File hashes in the warehouse and Dagster's data versions and run ids are hex runs in which a
+# phone-like stretch of digits turns up by chance now and then. Such a stretch is not a phone, so
+# digests are blanked out before the search; a run of digits alone is kept, and so still searched.
+DIGEST = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{20,}")
 
+
+def without_digests(text):
+    return DIGEST.sub(lambda found: found.group() if found.group().isdigit() else "#", text)
 
 
 def data_rows(path, source):
@@ -148,7 +155,7 @@ def test_no_personal_data_in_warehouse_or_logs(ingested_q1):
             continue
         for value in values:
             for pattern in (MOBILE, LANDLINE, ID_NUMBER, name_pattern):
-                if pattern.search(value):
+                if pattern.search(without_digests(value)):
                     hits.append((table, column, value))
     assert not hits, hits[:10]
     assert {"valid_police", "rejects", "2024-02.parquet"} <= scanned
@@ -157,10 +164,20 @@ def test_no_personal_data_in_warehouse_or_logs(ingested_q1):
     for path in (root / "dagster_home").rglob("*"):
         if path.is_file():
             texts.append(path.read_bytes().decode("utf-8", errors="ignore"))
-    for text in texts:
+    for text in map(without_digests, texts):
         for pattern in (MOBILE, ID_NUMBER, name_pattern):
             match = pattern.search(text)
             assert match is None, f"{pattern.pattern[:30]}… found: {text[max(0, match.start() - 40):match.end() + 40]!r}"
+
+
+def test_the_log_search_passes_over_digests_but_not_phones():
+    digest = "a91cd5a549ea9ce06a0c0f3dbb4a6a19755015419e03ad2bbb527ae71df861bd"
+    assert MOBILE.search(digest)
+    assert MOBILE.search(without_digests(f"data_version{digest}")) is None
+    assert MOBILE.search(without_digests("run 0c5e3b1a-13f8-4d2a-9b7e-13812345678a")) is None
+    for leak in ("报警人电话13812345678，", '"phone": "13812345678"', "a91cd5 13812345678 bd"):
+        assert MOBILE.search(without_digests(leak)), leak
+    assert ID_NUMBER.search(without_digests("身份证320106199001011234")), "a run of digits is kept"
 
 
 def test_archive_holds_every_input_by_sha256(ingested_q1):
