@@ -91,8 +91,23 @@ def early_warnings(values: pl.DataFrame, history: pl.DataFrame, methodology: Met
         deviation = (current[0] - median) / spread
         if abs(deviation) > WARNING_MADS:
             worse = (deviation > 0) == (methodology.indicator(indicator).direction == -1)
-            warnings[(code, indicator)] = f"{'worse' if worse else 'better'} than usual ({deviation:+.1f} robust SD)"
+            warnings[(code, indicator)] = warning_text(worse, deviation)
     return warnings
+
+
+def warning_text(worse: bool, deviation: float) -> str:
+    """An early warning as the index table's 说明 column and the briefing print it."""
+    side = "高" if deviation > 0 else "低"
+    return f"明显{'差' if worse else '好'}于近12个月常态（比中位数{side}{abs(deviation):.1f}个稳健标准差）"
+
+
+def missing_text(missing: list[str], methodology: Methodology) -> str:
+    """Which indicators had no value, and what the methodology's missing-data rule did about it."""
+    if methodology.missing.rule == "reweight":
+        rule = "其余指标按权重重新归一"
+    else:
+        rule = f"现有权重不足{methodology.missing.min_weight_present:.0%}的分项不予计算"
+    return f"缺值指标 {'、'.join(missing)}（{rule}）"
 
 
 def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, reference: Reference,
@@ -151,10 +166,9 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
                                    "warning": warnings.get((code, indicator)),
                                    "methodology_version": methodology.version})
         missing = [codes[j] for j in range(len(codes)) if not np.isfinite(scores[u, j])]
-        flags = []
-        if missing:
-            flags.append(f"missing:{'/'.join(missing)} ({methodology.missing.rule})")
-        flags += [f"{codes[j]}:{warnings[(code, codes[j])]}" for j in range(len(codes)) if (code, codes[j]) in warnings]
+        flags = [missing_text(missing, methodology)] if missing else []
+        flags += [f"{codes[j]} {methodology.indicator(codes[j]).name_zh}：{warnings[(code, codes[j])]}"
+                  for j in range(len(codes)) if (code, codes[j]) in warnings]
         is_district = u < districts
         index_rows.append({
             "month": month.key, "code": code, "name": reference.name(code),
@@ -168,7 +182,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
             "change_yoy": _finite(composite[u] - composite_year[code]) if composite_year.get(code) is not None else None,
             "reweighting_mom": _finite(change - explained) if change is not None else None,
             "methodology_version": methodology.version,
-            "flags": "; ".join(flags) or None,
+            "flags": "；".join(flags) or None,
         })
     return MonthIndex(pl.DataFrame(index_rows, schema=INDEX_SCHEMA(methodology)),
                       pl.DataFrame(indicator_rows, schema=INDICATOR_SCHEMA))

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from nsi.exports import SPECS
-from nsi.manifest import sha256_of
+from nsi.manifest import code_version, sha256_of
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,10 +38,24 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     altered: list[str] = field(default_factory=list)  # published files that no longer match the manifest
     index_differences: list[str] = field(default_factory=list)
+    # What the month was published with and the rebuild ran on differ in these (informational: the
+    # verdict rests on the bytes, but a difference here is the first place to look when they differ).
+    stack_differences: list[str] = field(default_factory=list)
+    published_commit: str = "unknown"
 
     @property
     def ok(self) -> bool:
         return not (self.different or self.missing or self.altered or self.index_differences)
+
+
+STACK_PARTS = {"git_commit": "code (git commit)", "lock_file_sha256": "Python packages (sha256 of requirements.lock)",
+               "reference_data_version": "reference data"}
+
+
+def stack_differences(published: dict, current: dict) -> list[str]:
+    """Which of code, packages and reference data differ between publication and this rebuild."""
+    return [f"{label}: published with {published.get(part, 'unknown')}, rebuilt with {current.get(part, 'unknown')}"
+            for part, label in STACK_PARTS.items() if published.get(part) != current.get(part)]
 
 
 def _restore(archive: Path, raw: Path, month: str, inputs: list[dict]) -> None:
@@ -98,7 +112,8 @@ def verify(data_dir: Path, month: str, keep: Path | None = None, revision: int |
         if manifest["history"]:
             _run(scratch, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"], pins, key)
         _run(scratch, month, month, ["ingest", "index", "reports"], pins, key)
-        report = VerifyReport(month)
+        report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()),
+                              published_commit=manifest.get("code", {}).get("git_commit", "unknown"))
         rebuilt = scratch / "out" / month
         for output in manifest["outputs"]:
             path = rebuilt / output["path"]

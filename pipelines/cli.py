@@ -216,6 +216,8 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     Uses the inputs, methodology versions and population scales recorded in
     out/<YYYY-MM>/manifest.json (for the month and the twelve before it). Exit 0 only if every
     published file is byte-identical and the index values match; otherwise lists the differences.
+    Names any difference between the code, packages or reference data the month was published with
+    and those of this checkout (STACK lines).
     """
     from nsi.verify import VerifyError, verify as run_verify
 
@@ -234,6 +236,13 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
                       highlight=False, soft_wrap=True)
     for line in report.index_differences:
         console.print(f"INDEX     {line}", style="red", highlight=False, soft_wrap=True)
+    for line in report.stack_differences:
+        console.print(f"STACK     {line}", style="yellow", highlight=False, soft_wrap=True)
+    if report.stack_differences and not report.ok:
+        commit = report.published_commit.removesuffix("+uncommitted")
+        console.print(f"Byte identity needs the stack the month was published with: check out {commit} "
+                      "(`git checkout` it, then `bash scripts/setup.sh`) and verify again.",
+                      highlight=False, soft_wrap=True)
     verdict = "identical" if report.ok else "NOT identical"
     console.print(f"{first.key}: {len(report.identical)} of {len(report.identical) + len(report.different) + len(report.missing)} "
                   f"published files rebuilt byte for byte; index values {'match' if not report.index_differences else 'differ'}; "

@@ -1,5 +1,7 @@
 """The monthly index on the sample: tables, exports, plausibility, planted district differences, checks."""
 
+import re
+
 import polars as pl
 import pytest
 
@@ -131,7 +133,7 @@ def test_early_warning_flags_a_value_outside_its_trailing_band():
                             "value": [10.0, 10.4, 9.8, 10.1, 9.9, 10.3, 10.0, 9.7, 10.2, 10.1, 9.9, 10.0]})
     spike = pl.DataFrame({"code": ["320102"], "indicator": ["A1"], "value": [14.0]})
     usual = pl.DataFrame({"code": ["320102"], "indicator": ["A1"], "value": [10.3]})
-    assert early_warnings(spike, history, m)[("320102", "A1")].startswith("worse")
+    assert early_warnings(spike, history, m)[("320102", "A1")].startswith("明显差于近12个月常态")
     assert early_warnings(usual, history, m) == {}
     # Too little history: no warning at all.
     assert early_warnings(spike, history.tail(4), m) == {}
@@ -143,3 +145,31 @@ def test_survey_interval_does_not_collapse_at_the_ceiling():
     assert high == pytest.approx(1.0) and 0.985 < low < 0.995  # 300 of 300: still uncertain
     low, high = wilson(0.72, 0.026, 300)
     assert low < 0.72 < high and high - low == pytest.approx(2 * 1.96 * 0.026, rel=0.05)
+
+
+def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
+    """说明 in index.csv and the briefing's notes are read by district offices: no English codes."""
+    from indicators.export import index_table
+    from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month, missing_text, warning_text
+    from indicators.methodology import MissingRule
+    from nsi.sample.sources import Month
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    values = query(root, "SELECT * EXCLUDE (score, effective_weight, contribution_mom, warning, methodology_version, name, month) "
+                         "FROM indicator_values WHERE month = '2024-03'")
+    # 玄武区: no A1 this month, and an A2 far above its own last twelve months.
+    a2 = values.filter((pl.col("code") == "320102") & (pl.col("indicator") == "A2"))["value"][0]
+    values = values.with_columns(pl.when((pl.col("code") == "320102") & (pl.col("indicator") == "A1"))
+                                 .then(None).otherwise(pl.col("value")).alias("value"))
+    months = [f"2023-{k:02d}" for k in range(3, 13)] + ["2024-01", "2024-02"]
+    history = pl.DataFrame({"month": months, "code": "320102", "indicator": "A2",
+                            "value": [a2 / 3 * (1 + k / 100) for k in range(12)]})
+    result = compute_month(Month(2024, 3), values, m, load_reference(), pl.DataFrame(schema=INDEX_SCHEMA(m)),
+                           pl.DataFrame(schema=INDICATOR_SCHEMA), history)
+    flags = index_table(result.index, m).filter(pl.col("区划代码") == "320102")["说明"][0]
+    assert flags.startswith("缺值指标 A1（其余指标按权重重新归一）；A2 治安警情：明显差于近12个月常态（比中位数高")
+    assert flags.endswith("个稳健标准差）")
+    assert not re.search("[a-z]", flags), flags
+    assert warning_text(False, -4.04) == "明显好于近12个月常态（比中位数低4.0个稳健标准差）"
+    withhold = m.model_copy(update={"missing": MissingRule(rule="withhold", min_weight_present=0.5)})
+    assert missing_text(["D1", "D2"], withhold) == "缺值指标 D1、D2（现有权重不足50%的分项不予计算）"

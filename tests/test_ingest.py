@@ -220,7 +220,7 @@ def test_failed_write_leaves_previous_content(tmp_path):
                          "row": [5], "column": ["c"], "rule": ["r"], "value": ["v"]})
     stage.replace_months(con, [stage.MonthWrite("rejects", good, {"source": "police", "month": "2024-02"})])
     broken = good.drop("value")  # the second write fails after the first one's DELETE ran
-    with pytest.raises(Exception):
+    with pytest.raises(pl.exceptions.ColumnNotFoundError, match="value"):
         stage.replace_months(con, [
             stage.MonthWrite("rejects", good.with_columns(pl.lit(6).alias("row")), {"source": "police", "month": "2024-02"}),
             stage.MonthWrite("rejects", broken, {"source": "police", "month": "2024-02"}),

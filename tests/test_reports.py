@@ -172,6 +172,13 @@ def test_font_covers_every_character_reports_can_contain():
     text += "".join(s.name for s in ref.streets.values()) + "".join(d.name_zh for d in ref.districts.values())
     text += (REPO / "indicators/methodology/v1.yaml").read_text(encoding="utf-8")
     text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "nsi/sample").glob("*.py"))
+    # Notes the index writes into the briefing.
+    from indicators.index import missing_text, warning_text
+    from indicators.methodology import MissingRule, for_month
+    m = for_month("2024-03")
+    withhold = m.model_copy(update={"missing": MissingRule(rule="withhold", min_weight_present=0.5)})
+    text += warning_text(True, 3.2) + warning_text(False, -3.2) + missing_text(["A1", "A2"], m)
+    text += missing_text(["A1"], withhold)
     wanted = {c for c in text if ord(c) > 0x7F and not c.isspace()}
     for weight in ("Regular", "Bold"):
         cmap = TTFont(REPORTS_DIR / "fonts" / f"NSI-Sans-{weight}.otf").getBestCmap()

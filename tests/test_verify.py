@@ -18,6 +18,13 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     work = copy_of(ingested_q1, tmp_path)
     pdf = work / "out/2024-03/reports/320105.pdf"
     pdf.write_bytes(pdf.read_bytes() + b"%tampered\n")  # still opens; different bytes
+    # Published by another commit: named, but the verdict rests on the bytes.
+    import json
+    manifest_path = work / "out/2024-03/manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    now = manifest["code"]["git_commit"]
+    manifest["code"]["git_commit"] = "0123456789abcdef0123456789abcdef01234567"
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     result = run_nsi(["verify", "2024-03"], work, check=False, env_extra=KEY)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
@@ -25,6 +32,9 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     # Everything rebuilt from the archive matches the manifest byte for byte, and the index values match.
     assert "14 of 14 published files rebuilt byte for byte; index values match; 1 published files altered" in result.stderr
     assert not [line for line in lines if line.startswith(("MISSING", "INDEX", "DIFFERENT"))]
+    assert [line for line in lines if line.startswith("STACK")] == [
+        f"STACK     code (git commit): published with 0123456789abcdef0123456789abcdef01234567, rebuilt with {now}"]
+    assert "check out 0123456789abcdef0123456789abcdef01234567" in result.stderr
 
 
 def test_tampered_archive_input_is_refused(ingested_q1, tmp_path):
@@ -42,3 +52,13 @@ def test_tampered_archive_input_is_refused(ingested_q1, tmp_path):
 def test_unpublished_month(tmp_path):
     result = run_nsi(["verify", "2023-07"], tmp_path, check=False)
     assert result.returncode == 1 and "2023-07 has no manifest.json" in result.stderr
+
+
+def test_stack_differences_name_each_part():
+    from nsi.verify import stack_differences
+    now = {"git_commit": "c0ffee", "lock_file_sha256": "10c4", "reference_data_version": "2024.1"}
+    assert stack_differences(dict(now), now) == []
+    assert stack_differences({**now, "lock_file_sha256": "0ld"}, now) == [
+        "Python packages (sha256 of requirements.lock): published with 0ld, rebuilt with 10c4"]
+    assert [line.split(":")[0] for line in stack_differences({}, now)] == [
+        "code (git commit)", "Python packages (sha256 of requirements.lock)", "reference data"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from indicators.index import missing_text
 from indicators.methodology import Methodology
 from nsi.reference import CITY_CODE, Reference
 from nsi.reports import charts
@@ -109,6 +110,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in present]
     survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
     warnings = [r for r in rows if r["warning"]]
+    missing_indicators = [r["indicator"] for r in rows if r["score"] is None]
     complete = not missing_sources and own["composite"] is not None
 
     data = {
@@ -125,7 +127,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
         "top_hotline": top_hotline.to_dicts(), "top_police": top_police.to_dicts(), "top_disputes": top_disputes.to_dicts(),
         "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
         "quality": [{**r, "source": SOURCE_NAMES[r["source"]]} for r in quality.iter_rows(named=True)],
-        "flags": own["flags"],
+        "missing_note": missing_text(missing_indicators, methodology) if missing_indicators else None,
         "trend_svg": charts.trend(window, series(code), series(CITY_CODE), name),
         "ranking_svg": charts.ranking(ranking_rows, name if code != CITY_CODE else None),
         "radar_svg": charts.radar([s.name_zh for s in subs], [own[s.code] for s in subs], [city[s.code] for s in subs], name),
