@@ -7,14 +7,13 @@ from assets.index import safety_index
 from assets.ingest import ingest_assets
 from assets.reports import district_reports
 from pipelines.automation import build_schedule, build_sensor
-from pipelines.partitions import monthly_partitions
 from pipelines.resources import BriefingRenderer, NsiWarehouse, default_data_dir
 
 # The run-queue limit of the production instance (deploy/dagster.postgres.yaml) keys on this tag.
 WRITES_WAREHOUSE = {"nsi/writes": "warehouse"}
 
 monthly_job = dg.define_asset_job(
-    "nsi_monthly", selection=dg.AssetSelection.all(), partitions_def=monthly_partitions,
+    "nsi_monthly", selection=dg.AssetSelection.all(),
     description="Every asset of one month (or a range, as one run): ingest → index → reports → delivery.",
     tags=WRITES_WAREHOUSE,
 )
