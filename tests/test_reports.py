@@ -61,6 +61,19 @@ def test_numbers_in_the_pdf_match_the_warehouse(ingested_q1, code):
             assert re.search(rf"{indicator} .*{score:.1f}", text), indicator
 
 
+def test_briefings_are_in_chinese(ingested_q1):
+    """District offices read these: no English words, and the population basis names its year."""
+    root, _ = ingested_q1
+    for code in CODES:
+        text = subprocess.run(["pdftotext", str(root / f"out/2024-03/reports/{code}.pdf"), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert not re.findall(r"[A-Za-z]{2,}", text), (code, re.findall(r"[A-Za-z]{2,}[^\n]*", text)[:5])
+        years = query(root, "SELECT DISTINCT population_year FROM indicator_values WHERE month = '2024-03' AND code = ? "
+                            "AND population_year IS NOT NULL", [code])["population_year"].to_list()
+        assert len(years) == 1
+        assert f"人口口径：常住人口（{years[0]}年，即不晚于当月的最新年份）；率类指标为每万常住人口每月件数" in text.replace("\n", "")
+
+
 def test_chinese_line_breaking(ingested_q1):
     root, _ = ingested_q1
     for code in ("320104", "320100"):
@@ -172,6 +185,7 @@ def test_font_covers_every_character_reports_can_contain():
     text += "".join(s.name for s in ref.streets.values()) + "".join(d.name_zh for d in ref.districts.values())
     text += (REPO / "indicators/methodology/v1.yaml").read_text(encoding="utf-8")
     text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "nsi/sample").glob("*.py"))
+    text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "nsi/reports").glob("*.py"))
     # Notes the index writes into the briefing.
     from indicators.index import missing_text, warning_text
     from indicators.methodology import MissingRule, for_month

@@ -13,12 +13,14 @@ import polars as pl
 
 from indicators.index import missing_text
 from indicators.methodology import Methodology
+from indicators.values import PER
 from nsi.reference import CITY_CODE, Reference
 from nsi.reports import charts
 from nsi.sample.generate import months_between
 from nsi.sample.sources import Month
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
+RATE_BASIS = {10_000: "每万", 100_000: "每十万"}[PER]  # how the briefing says the rates' denominator
 SAFETY_HOTLINE = "(category_l1 = '公共安全' OR category_l2 = '噪音扰民')"
 
 
@@ -111,6 +113,9 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
     warnings = [r for r in rows if r["warning"]]
     missing_indicators = [r["indicator"] for r in rows if r["score"] is None]
+    years = sorted({r["population_year"] for r in rows if r["population_year"] is not None})
+    year = f"{'、'.join(map(str, years))}年，即" if years else ""
+    population_note = f"常住人口（{year}不晚于当月的最新年份）；率类指标为{RATE_BASIS}常住人口每月件数"
     complete = not missing_sources and own["composite"] is not None
 
     data = {
@@ -127,6 +132,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
         "top_hotline": top_hotline.to_dicts(), "top_police": top_police.to_dicts(), "top_disputes": top_disputes.to_dicts(),
         "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
         "quality": [{**r, "source": SOURCE_NAMES[r["source"]]} for r in quality.iter_rows(named=True)],
+        "population_note": population_note,
         "missing_note": missing_text(missing_indicators, methodology) if missing_indicators else None,
         "trend_svg": charts.trend(window, series(code), series(CITY_CODE), name),
         "ranking_svg": charts.ranking(ranking_rows, name if code != CITY_CODE else None),
