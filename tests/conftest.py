@@ -15,6 +15,11 @@ def pytest_configure(config):
     os.environ["NSI_RECIPIENTS"] = "off"
     for name in [n for n in os.environ if n.startswith("NSI_SMTP_")]:
         del os.environ[name]
+    # Nor does a data directory, Dagster instance, publication reason, lock wait or methodology pin
+    # set for an analyst's own runs reach the tests: each test names its own.
+    for name in ("DAGSTER_HOME", "NSI_DATA_DIR", "NSI_PUBLISH_REASON", "NSI_LOCK_WAIT_SECONDS", "NSI_METHODOLOGY_PIN",
+                 "NSI_PII_KEY"):
+        os.environ.pop(name, None)
 
 
 def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None, cwd=REPO):

@@ -156,7 +156,7 @@ def test_invariant_to_unit_order(case, method, rnd):
     rnd.shuffle(order)
     base = aggregate(normalise(values, structure_, method), structure_).values["ROOT"]
     shuffled = aggregate(normalise(values[order], structure_, method), structure_).values["ROOT"]
-    np.testing.assert_allclose(shuffled, base[order], equal_nan=True)
+    np.testing.assert_allclose(shuffled, base[order], atol=1e-9, equal_nan=True)  # summation order
 
 
 @settings(max_examples=60, deadline=None)

@@ -57,8 +57,12 @@ def test_sigkill_at_each_stage_leaves_the_published_month_as_it_was(ingested_q1,
     work = corrected_copy(ingested_q1, tmp_path)
     before = snapshot(work)
     env = dict(os.environ, NSI_DATA_DIR=str(work), **KEY)
-    # Killed while ingesting, while computing the index, and while rendering and publishing.
-    for marker, delay in [("done   valid_police", 0), ("done   valid_survey", 0), ("done   safety_index", 4)]:
+    # Killed while ingesting, while computing the index, and while rendering (once this run has
+    # written its first briefing: a fixed delay could fall before rendering or after publication).
+    briefings = work / "work/2024-02/reports"
+    for marker, mid_render in [("done   valid_police", False), ("done   valid_survey", False),
+                               ("done   safety_index", True)]:
+        started = time.time()
         run = subprocess.Popen(NSI + ["run", "2024-02", "--reason", "killed"], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         seen = []
@@ -67,10 +71,13 @@ def test_sigkill_at_each_stage_leaves_the_published_month_as_it_was(ingested_q1,
             if marker in line:
                 break
         assert any(marker in line for line in seen), "".join(seen)
-        time.sleep(delay)
+        while mid_render and run.poll() is None and not any(
+                p.stat().st_mtime > started for p in briefings.glob("*.pdf") if p.exists()):
+            time.sleep(0.02)
+        assert run.poll() is None, f"the run ended before it was killed after {marker!r}"
         os.killpg(run.pid, signal.SIGKILL)
         run.wait(timeout=30)
-        assert snapshot(work) == before, f"killed after {marker!r} (+{delay} s)"
+        assert snapshot(work) == before, f"killed after {marker!r}"
     # The next run completes normally and publishes.
     result = run_nsi(["run", "2024-02", "--reason", "after killed runs"], work, env_extra=KEY)
     assert "run succeeded" in result.stderr
