@@ -16,7 +16,7 @@ from nsi.exports import SOURCES
 from nsi.ingest import stage
 from nsi.reference import load_reference
 from nsi.sample.generate import sample_scale
-from nsi.sample.sources import Month
+from nsi.month import Month
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse
 
@@ -40,7 +40,7 @@ def _history(con, month: Month) -> pl.DataFrame:
     if not exists:
         return pl.DataFrame(schema={"month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "value": pl.Float64})
     return con.execute("SELECT month, code, indicator, value FROM indicator_values WHERE month < ? AND month >= ?",
-                       [month.key, f"{month.year - 1:04d}-{month.month:02d}"]).pl()
+                       [month.key, month.year_before().key]).pl()
 
 
 def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> dict[str, list[str]]:
@@ -102,7 +102,7 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
         with warehouse.connect() as con:
             stage.ensure_tables(con)
             values = indicator_values(con, month, method, reference, scale)
-            previous_months = [month.previous().key, f"{month.year - 1:04d}-{month.month:02d}"]
+            previous_months = [month.previous().key, month.year_before().key]
             result = compute_month(month, values, method, reference, _previous(con, "safety_index", previous_months, INDEX_SCHEMA(method)),
                                    _previous(con, "indicator_values", previous_months, INDICATOR_SCHEMA),
                                    _history(con, month))

@@ -10,7 +10,7 @@ from nsi.ingest.month import Folders, NotExtractedError, extract_month, record_e
 from nsi.ingest.read import ExportFileError
 from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
 from nsi.reference import load_reference
-from nsi.sample.sources import Month
+from nsi.month import Month
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import NsiWarehouse
 

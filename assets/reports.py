@@ -12,7 +12,7 @@ from nsi.reference import CITY_CODE, load_reference
 from nsi.sample.generate import sample_scale
 from nsi.reports import context as briefings
 from nsi.reports.render import render_all
-from nsi.sample.sources import Month
+from nsi.month import Month
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import BriefingRenderer, NsiWarehouse
 

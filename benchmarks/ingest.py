@@ -17,7 +17,7 @@ from nsi.exports import SPECS
 from nsi.ingest.month import Folders, extract_month, record_extract, stage_month
 from nsi.reference import load_reference
 from nsi.settings import WAREHOUSE_CONFIG
-from nsi.sample.sources import Month
+from nsi.month import Month
 
 
 def bare_read(path: Path, source: str) -> int:

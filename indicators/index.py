@@ -14,8 +14,8 @@ import polars as pl
 
 from indicators.engine import Node, Structure, aggregate, normalise, rank
 from indicators.methodology import Methodology
+from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
-from nsi.sample.sources import Month
 
 ROOT = "NSI"
 MC_DRAWS = 400
@@ -128,7 +128,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     seed = int(month.key.replace("-", ""))
     intervals = rank_intervals(raw[:districts], se[:districts], methodology, seed)
 
-    last, last_year = month.previous().key, f"{month.year - 1:04d}-{month.month:02d}"
+    last, last_year = month.previous().key, month.year_before().key
 
     def previous_of(frame: pl.DataFrame, key: str, column: str) -> dict:
         rows = frame.filter(pl.col("month") == key)

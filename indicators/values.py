@@ -13,8 +13,8 @@ import duckdb
 import polars as pl
 
 from indicators.methodology import Methodology
+from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
-from nsi.sample.sources import Month
 
 PER = 10_000
 Z95 = 1.959964

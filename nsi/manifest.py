@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from nsi.month import Month
 from nsi.reference import load_reference
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,8 +39,7 @@ def code_version() -> dict:
 def history(con: duckdb.DuckDBPyConnection, month: str, scale_of) -> list[dict]:
     """The twelve months before: their results feed this month's changes, warnings and repeat counts,
     so verify rebuilds them from exactly these archived inputs and methodology versions."""
-    year, number = int(month[:4]), int(month[5:])
-    first = f"{year - 1:04d}-{number:02d}"
+    first = Month.parse(month).year_before().key
     rows = con.execute(
         "SELECT e.month, e.source, e.file_name, e.file_sha256, "
         "(SELECT any_value(methodology_version) FROM safety_index s WHERE s.month = e.month) "

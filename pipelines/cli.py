@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nsi.exports import SOURCES
-from nsi.settings import MonthError, data_dir, parse_month
+from nsi.month import Month, MonthError, months_between
+from nsi.settings import data_dir
 
 app = typer.Typer(
     name="nsi",
@@ -40,11 +41,11 @@ def fail(command: str, message: str, code: int = 2) -> None:
 
 def months_or_fail(command: str, first: str, last: str | None, first_label: str = "month"):
     try:
-        start = parse_month(first)
-        end = parse_month(last) if last else start
+        start = Month.parse(first)
+        end = Month.parse(last) if last else start
     except MonthError as exc:
         fail(command, str(exc))
-    if (end.year, end.month) < (start.year, start.month):
+    if end < start:
         fail(command, f"--to {end.key} is before {first_label} {start.key}")
     return start, end
 
@@ -64,7 +65,7 @@ def sample(
     Beside each export, <YYYY-MM>.defects.csv lists every planted defect (row, kind, effect).
     The survey keeps its full sample (300 completes per district) at any --scale.
     """
-    from nsi.sample.generate import months_between, sample as write_sample
+    from nsi.sample.generate import sample as write_sample
 
     first, last = months_or_fail("sample", from_month, to_month, "--from")
     if not 0 < scale <= 10:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from nsi.sample.sources import Month
+from nsi.month import Month
 
 REPO = Path(__file__).resolve().parent.parent
 

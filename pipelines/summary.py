@@ -9,8 +9,7 @@ from rich.table import Table
 
 from nsi import warehouse
 from nsi.ingest.validate import RULE_MESSAGES
-from nsi.sample.generate import months_between
-from nsi.sample.sources import Month
+from nsi.month import Month, months_between
 from nsi.settings import warehouse_path
 from pipelines.run import RunOutcome
 

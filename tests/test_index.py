@@ -152,7 +152,7 @@ def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
     from indicators.export import index_table
     from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month, missing_text, warning_text
     from indicators.methodology import MissingRule
-    from nsi.sample.sources import Month
+    from nsi.month import Month
     root, _ = ingested_q1
     m = for_month("2024-03")
     values = query(root, "SELECT * EXCLUDE (score, effective_weight, contribution_mom, warning, methodology_version, name, month) "

@@ -14,7 +14,7 @@ from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export
 from nsi.ingest.validate import WrongMonthError, validate
 from nsi.reference import load_reference
-from nsi.sample.sources import Month
+from nsi.month import Month
 
 MONTHS = ["2024-01", "2024-02", "2024-03"]
 SOURCES = ["hotline", "police", "disputes", "survey"]

@@ -90,7 +90,7 @@ from indicators.methodology import for_month
 from nsi.reference import load_reference
 from nsi.reports import context
 from nsi.reports.render import render_all
-from nsi.sample.sources import Month
+from nsi.month import Month
 con = duckdb.connect(sys.argv[1], read_only=True)
 ref, month = load_reference(), Month.parse(sys.argv[2])
 sha, version = month_versions(con, month.key)

@@ -11,7 +11,8 @@ from conftest import run_nsi
 from nsi.reference import load_reference
 from nsi.sample import people
 from nsi.sample.defects import RATES
-from nsi.sample.sources import Month, generate_clean
+from nsi.month import Month
+from nsi.sample.sources import generate_clean
 
 MONTHS = ["2024-01", "2024-02", "2024-03"]
 # Domain brief §2, copied here on purpose: the test must not read the generator's own tables.

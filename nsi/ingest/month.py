@@ -18,11 +18,11 @@ import polars as pl
 
 from nsi.exports import SPECS
 from nsi.ingest import stage
+from nsi.month import Month
 from nsi.ingest.extract import Extracted, extract
 from nsi.ingest.read import require_export
 from nsi.ingest.validate import ValidationCounts, validate
 from nsi.reference import Reference
-from nsi.sample.sources import Month
 
 
 @dataclass(frozen=True)

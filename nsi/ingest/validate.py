@@ -20,7 +20,7 @@ import polars as pl
 
 from nsi.exports import SPECS
 from nsi.ingest.extract import Extracted
-from nsi.sample.sources import Month
+from nsi.month import Month
 
 POLICE_CATEGORIES = ["刑事", "治安", "交通事故", "火灾", "治安灾害事故", "群众求助", "纠纷", "举报投诉", "其他", "无效警情"]
 HOTLINE_TYPES = ["咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"]

@@ -16,8 +16,7 @@ from indicators.methodology import Methodology
 from indicators.values import PER
 from nsi.reference import CITY_CODE, Reference
 from nsi.reports import charts
-from nsi.sample.generate import months_between
-from nsi.sample.sources import Month
+from nsi.month import Month, months_between
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
 RATE_BASIS = {10_000: "每万", 100_000: "每十万"}[PER]  # how the briefing says the rates' denominator
@@ -63,8 +62,7 @@ def driver_sentence(name: str, change: float | None, contributions: list[dict], 
 
 def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Reference, methodology: Methodology) -> Briefing:
     key = month.key
-    first = Month(month.year - 1, month.month)
-    window = [m.key for m in months_between(first, month)]
+    window = [m.key for m in months_between(month.year_before(), month)]
     index = _df(con, "SELECT * FROM safety_index WHERE month = ?", [key])
     trend = _df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})", window)
     name = reference.name(code)

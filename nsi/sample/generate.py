@@ -21,7 +21,8 @@ import polars as pl
 from nsi.exports import SOURCES, SPECS, ExportSpec
 from nsi.reference import Reference, load_reference
 from nsi.sample import defects
-from nsi.sample.sources import SOURCE_INDEX, Month, generate_clean
+from nsi.month import Month, months_between
+from nsi.sample.sources import SOURCE_INDEX, generate_clean
 from nsi.sample.writers import write_export
 
 EXCEL_DAYS_TO_UNIX_EPOCH = 25569  # 1899-12-30 (Excel's day 0) to 1970-01-01
@@ -34,14 +35,6 @@ TIME_FORMATS = {
     "disputes": ((0.80, "cell"), (0.10, "%Y/%-m/%-d"), (0.10, "serial")),
     "survey": ((0.90, "cell"), (0.10, "%Y-%m-%d")),
 }
-
-
-def months_between(first: Month, last: Month) -> list[Month]:
-    out, m = [], first
-    while (m.year, m.month) <= (last.year, last.month):
-        out.append(m)
-        m = Month(m.year + (m.month == 12), m.month % 12 + 1)
-    return out
 
 
 def _format_times(spec: ExportSpec, frame: pl.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -7,12 +7,12 @@ and export formatting come later (`defects.py`, `writers.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
 
+from nsi.month import Month
 from nsi.reference import Reference
 from nsi.sample import people, world
 from nsi.sample.calendar import SPRING_FESTIVAL_EVE, daily_intensity, month_days
@@ -29,34 +29,9 @@ CENTROIDS = {
 }
 
 
-@dataclass(frozen=True)
-class Month:
-    year: int
-    month: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def start(self) -> datetime:
-        return datetime(self.year, self.month, 1)
-
-    @property
-    def end(self) -> datetime:
-        return datetime(self.year + (self.month == 12), self.month % 12 + 1, 1)
-
-    @property
-    def export_time(self) -> datetime:
-        return self.end + timedelta(days=EXPORT_LAG_DAYS, hours=9)
-
-    def previous(self) -> "Month":
-        return Month(self.year - (self.month == 1), 12 if self.month == 1 else self.month - 1)
-
-    @staticmethod
-    def parse(text: str) -> "Month":
-        year, month = text.split("-")
-        return Month(int(year), int(month))
+def export_time(month: Month) -> datetime:
+    """When the source system took the month's export: a few days after the month closed."""
+    return month.end + timedelta(days=EXPORT_LAG_DAYS, hours=9)
 
 
 def _choice(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
@@ -262,8 +237,8 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
     work_hours = np.minimum(np.exp(np.log(40) + 0.8 * rng.standard_normal(n)), 5 * 24 - 1)
     closed = np.where(late, due_time + (3600 * rng.uniform(1, 120, n)).astype("timedelta64[s]"),
                       dispatch_time + (3600 * work_hours).astype("timedelta64[s]"))
-    export_time = np.datetime64(month.export_time, "s")
-    in_progress = dispatched & (closed > export_time)
+    exported_at = np.datetime64(export_time(month), "s")
+    in_progress = dispatched & (closed > exported_at)
     is_closed = dispatched & ~in_progress
     called_back = is_closed & (rng.random(n) < 0.45)
     satisfied_p = np.vectorize(lambda c: world.rate(world.HOTLINE_SATISFIED, c), otypes=[float])(district)
@@ -344,7 +319,7 @@ def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: floa
     accepted = registered + rng.choice([0, 0, 0, 1, 2], size=n).astype("timedelta64[D]")
     days_to_close = np.ceil(np.exp(np.log(world.DISPUTE_CLOSE_MEDIAN_DAYS) + world.DISPUTE_CLOSE_SIGMA * rng.standard_normal(n)))
     closed = accepted + days_to_close.astype("timedelta64[D]")
-    export_day = np.datetime64(month.export_time.date())
+    export_day = np.datetime64(export_time(month).date())
     open_case = closed > export_day
     success_p = np.vectorize(lambda c: world.DISPUTE_SUCCESS_BY_DISTRICT.get(c, 0.92), otypes=[float])(district)
     success = rng.random(n) < success_p

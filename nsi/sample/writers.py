@@ -15,7 +15,8 @@ import polars as pl
 import xlsxwriter
 
 from nsi.exports import ExportSpec
-from nsi.sample.sources import Month
+from nsi.month import Month
+from nsi.sample.sources import export_time
 
 
 def _csv_text(spec: ExportSpec, cols: dict[str, np.ndarray], line_end: str) -> str:
@@ -38,7 +39,7 @@ def write_csv(spec: ExportSpec, cols: dict[str, np.ndarray], path: Path) -> None
 def write_xlsx(spec: ExportSpec, cols: dict[str, np.ndarray], path: Path, month: Month) -> None:
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                                "strings_to_urls": False, "strings_to_formulas": False})
-    workbook.set_properties({"created": month.export_time, "author": "export", "title": spec.label_zh})
+    workbook.set_properties({"created": export_time(month), "author": "export", "title": spec.label_zh})
     sheet = workbook.add_worksheet("Sheet1")
     bold = workbook.add_format({"bold": True, "align": "center"})
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
