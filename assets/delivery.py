@@ -6,11 +6,11 @@ Thin: the work is in nsi.delivery. Runs after publication in the monthly job, an
 
 import dagster as dg
 
+from assets.partitions import monthly_partitions
+from assets.resources import Mail, NsiWarehouse
 from nsi.delivery import deliver as delivery
-from nsi.delivery.recipients import RecipientsError, load as load_recipients, recipients_path
-from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
-from pipelines.partitions import monthly_partitions
-from pipelines.resources import NsiWarehouse
+from nsi.delivery.recipients import RecipientsError
+from nsi.settings import SettingsError
 
 
 class DeliveryConfig(dg.Config):
@@ -18,19 +18,17 @@ class DeliveryConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="delivery", deps=["district_reports"], partitions_def=monthly_partitions,
+    group_name="delivery", deps=["publication"], partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"email"}, code_version="1",
     description="Each office's briefing of the current published revision, as a Chinese message with the PDF "
                 "attached byte for byte: written to data/out/<month>/outbox/<code>/ and sent over SMTP when "
                 "NSI_SMTP_HOST is set. Recipients: config/recipients.yaml (or $NSI_RECIPIENTS). Recorded in the "
                 "`deliveries` table and the month's manifest.json; an office is served once per revision.",
 )
-def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse):
+def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse, mail: Mail):
     try:
-        path = recipients_path()
-        recipients = load_recipients(path) if path else None
-        smtp = SmtpSettings.from_environment()
-    except (RecipientsError, SmtpConfigError) as exc:
+        path, recipients, smtp = mail.load()
+    except (RecipientsError, SettingsError) as exc:
         raise dg.Failure(description=str(exc)) from exc
     if recipients is None:
         context.log.warning("no recipients file (config/recipients.yaml or NSI_RECIPIENTS): nothing delivered")

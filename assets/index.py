@@ -1,24 +1,23 @@
-"""Index assets: indicator_values and safety_index of a month, in the warehouse and data/out/<month>/.
+"""Index assets: indicator_values and safety_index of a month, in the warehouse; index.csv and index.xlsx
+in the month's work folder (published with the briefings).
 
 Thin: the SQL is in indicators.values, the arithmetic in indicators.engine and indicators.index.
 """
-
-from datetime import datetime
 
 import dagster as dg
 import numpy as np
 import polars as pl
 
-from indicators import export, methodology as methodologies
+from assets.partitions import monthly_partitions
+from assets.resources import NsiWarehouse, RunPins
 from indicators.index import INDICATOR_SCHEMA, INDEX_SCHEMA, compute_month
 from indicators.values import indicator_values
+from nsi import warehouse as tables
 from nsi.exports import SOURCES
-from nsi.ingest import stage
-from nsi.reference import load_reference
-from nsi.sample.generate import sample_scale
+from nsi.ingest import storage
 from nsi.month import Month
-from pipelines.partitions import monthly_partitions
-from pipelines.resources import NsiWarehouse
+from nsi.publication import index_table, work
+from nsi.reference import CITY_CODE, load_reference
 
 IN_RANGE = "scores_within_0_100"
 RANKS = "ranks_are_a_permutation"
@@ -49,7 +48,7 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
     for column in ["composite", *[s.code for s in methodology.sub_indices]]:
         bad = index.filter(pl.col(column).is_not_null() & ~pl.col(column).is_between(0, 100))
         problems[IN_RANGE] += [f"{r['code']} {column}={r[column]}" for r in bad.iter_rows(named=True)]
-    ranks = sorted(index.filter(pl.col("code") != "320100")["rank"].drop_nulls().to_list())
+    ranks = sorted(index.filter(pl.col("code") != CITY_CODE)["rank"].drop_nulls().to_list())
     if ranks != [1 + sum(1 for r in ranks if r < x) for x in ranks] or len(ranks) != 11:
         problems[RANKS].append(f"ranks {ranks}")
     declared = {i.code: i.weight * methodology.sub_index_of(i.code).weight for i in methodology.indicators}
@@ -89,35 +88,34 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
     ],
     partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False,
 )
-def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
+def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins):
     reference = load_reference()
     problems: dict[str, list[str]] = {}
     versions, composites = {}, {}
     for key in context.partition_keys:  # in order: each month reads the one before
         month = Month.parse(key)
-        method = methodologies.for_run(key)
-        scale = sample_scale(warehouse.root, month)
+        method = pins.methodology(key)
+        scale = pins.population_scale(warehouse.raw, month)
         if scale != 1.0:
             context.log.info(f"{key}: synthetic sample at scale {scale}; per-10k rates use {scale} × population")
         with warehouse.connect() as con:
-            stage.ensure_tables(con)
+            storage.ensure_tables(con)
             values = indicator_values(con, month, method, reference, scale)
             previous_months = [month.previous().key, month.year_before().key]
             result = compute_month(month, values, method, reference, _previous(con, "safety_index", previous_months, INDEX_SCHEMA(method)),
                                    _previous(con, "indicator_values", previous_months, INDICATOR_SCHEMA),
                                    _history(con, month))
-            stage.ensure_table_for(con, "indicator_values", INDICATOR_SCHEMA)
-            stage.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
-            stage.replace_months(con, [stage.MonthWrite("indicator_values", result.indicators, {"month": key}),
-                                       stage.MonthWrite("safety_index", result.index, {"month": key})])
-        out = warehouse.root / "work" / key  # published with the briefings, all at once
-        table = export.index_table(result.index, method)
-        export.write_csv(table, out / "index.csv")
-        export.write_xlsx(table, out / "index.xlsx", key, datetime(month.end.year, month.end.month, month.end.day))
+            tables.ensure_table_for(con, "indicator_values", INDICATOR_SCHEMA)
+            tables.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
+            tables.replace_months(con, [tables.MonthWrite("indicator_values", result.indicators, {"month": key}),
+                                        tables.MonthWrite("safety_index", result.index, {"month": key})])
+        table = index_table.index_table(result.index, {s.code: s.name_zh for s in method.sub_indices})
+        work.write_output(warehouse.root, key, "index.csv", index_table.csv_bytes(table))
+        work.write_output(warehouse.root, key, "index.xlsx", index_table.xlsx_bytes(table, key, month.end))
         for check, found in check_month(result.index, result.indicators, method).items():
             problems.setdefault(check, []).extend(f"{key} {p}" for p in found)
         versions[key] = method.version
-        city = result.index.filter(pl.col("code") == "320100")["composite"][0]
+        city = result.index.filter(pl.col("code") == CITY_CODE)["composite"][0]
         composites[key] = None if city is None or not np.isfinite(city) else round(city, 2)
     yield dg.MaterializeResult(asset_key="indicator_values", metadata={"methodology_versions": dg.MetadataValue.json(versions)})
     yield dg.MaterializeResult(asset_key="safety_index", metadata={

@@ -1,18 +1,18 @@
-"""Ingest assets: extract_<source> (decode, map, mask, archive) and valid_<source> (dedupe, validate, stage).
+"""Ingest assets: extract_<source> (decode, map, mask, archive) and valid_<source> (dedupe, validate, load).
 
 Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and report to Dagster.
 """
 
 import dagster as dg
 
+from assets.partitions import monthly_partitions
+from assets.resources import NsiWarehouse, PersonalDataKey
 from nsi.exports import SOURCES, SPECS
-from nsi.ingest.month import Folders, NotExtractedError, extract_month, record_extract, stage_month
+from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
 from nsi.ingest.read import ExportFileError
 from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
-from nsi.reference import load_reference
 from nsi.month import Month
-from pipelines.partitions import monthly_partitions
-from pipelines.resources import NsiWarehouse
+from nsi.reference import load_reference
 
 RECONCILES = "rows_reconcile"
 ALL_DISTRICTS = "all_11_districts"
@@ -50,13 +50,15 @@ def build_extract(source: str) -> dg.AssetsDefinition:
                     "personal data replaced by keyed hashes (warehouse/extract/<source>/<month>.parquet); "
                     "the input file archived by its sha256.",
     )
-    def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse) -> dg.MaterializeResult:
+    def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse,
+                 personal_data_key: PersonalDataKey) -> dg.MaterializeResult:
         reference = load_reference()
         summary = {}
         for month in context.partition_keys:
             try:
                 path = find_export(warehouse, source, month)
-                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run_id)
+                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run_id,
+                                          personal_data_key.secret)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
             with warehouse.connect() as con:
@@ -103,13 +105,13 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             month = Month.parse(key)
             with warehouse.connect() as con:
                 try:
-                    staged = stage_month(con, source, month, _folders(warehouse), context.run_id)
+                    loaded = load_month(con, source, month, _folders(warehouse), context.run_id)
                 except NotExtractedError as exc:
                     raise dg.Failure(description=str(exc)) from exc
                 except WrongMonthError as exc:
                     raise dg.Failure(description=f"{source} {key}: {exc}") from exc
-            validated, median = staged.counts, staged.trailing_median
-            results[key], coverage[key] = validated, staged.districts_covered
+            validated, median = loaded.counts, loaded.trailing_median
+            results[key], coverage[key] = validated, loaded.districts_covered
             if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
                 volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
             context.log.info(

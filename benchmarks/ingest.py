@@ -14,9 +14,9 @@ import duckdb
 import polars as pl
 
 from nsi.exports import SPECS
-from nsi.ingest.month import Folders, extract_month, record_extract, stage_month
+from nsi.ingest.month import Folders, extract_month, load_month, record_extract
 from nsi.reference import load_reference
-from nsi.settings import WAREHOUSE_CONFIG
+from nsi.warehouse import WAREHOUSE_CONFIG
 from nsi.month import Month
 
 
@@ -54,10 +54,10 @@ def main() -> None:
             plain[source] = time.perf_counter() - start
             # Exactly what the assets extract_<source> and valid_<source> run for a month.
             start = time.perf_counter()
-            record_extract(con, extract_month(path, source, month.key, ref, folders, run_id="benchmark"))
+            record_extract(con, extract_month(path, source, month.key, ref, folders, "benchmark", None))
             extracting[source] = time.perf_counter() - start
             start = time.perf_counter()
-            stage_month(con, source, month, folders, run_id="benchmark")
+            load_month(con, source, month, folders, run_id="benchmark")
             staging[source] = time.perf_counter() - start
         con.close()
     header = ("source", "rows", "bare read s", "polars defaults s", "extract s", "validate+stage s", "ingest s",

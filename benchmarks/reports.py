@@ -15,29 +15,24 @@ import time
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
-from assets.reports import month_versions
 from indicators.methodology import for_month
-from nsi.reference import CITY_CODE, load_reference
-from nsi.reports import context
-from nsi.reports.render import PdfPool, render_all, render_pdf
+from nsi.month import Month
+from nsi.reference import load_reference
+from reports import briefing
+from reports.render import PdfPool, render_all, render_pdf
 
 
-def build_jobs(database: Path, month: context.Month, ref) -> list[tuple]:
+def build_jobs(database: Path, month: Month, ref) -> list[tuple]:
     con = duckdb.connect(str(database), read_only=True)
     try:
-        sha, version = month_versions(con, month.key)
-        index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
-        return [(context.build(con, month, c, ref, for_month(month.key)),
-                 index if c == CITY_CODE else index.filter(pl.col("code") == c), sha, version)
-                for c in [*ref.district_codes, CITY_CODE]]
+        return briefing.month_briefings(con, month, ref, for_month(month.key))
     finally:
         con.close()
 
 
 def main() -> None:
-    root, month = Path(sys.argv[1]), context.Month.parse(sys.argv[2])
+    root, month = Path(sys.argv[1]), Month.parse(sys.argv[2])
     database = root / "warehouse" / "nsi.duckdb"
     ref = load_reference()
     start = time.perf_counter()

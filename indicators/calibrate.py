@@ -13,7 +13,8 @@ import sys
 import duckdb
 import numpy as np
 
-from nsi.settings import warehouse_path
+from nsi import settings
+from nsi.warehouse import database_path
 
 WIDEN = 0.10
 
@@ -30,7 +31,7 @@ def goalposts(values: np.ndarray, share: bool) -> tuple[float, float]:
 
 
 def main(first: str, last: str) -> None:
-    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    con = duckdb.connect(str(database_path(settings.load().root)), read_only=True)
     rows = con.execute("SELECT indicator, value, population_scale FROM indicator_values "
                        "WHERE month BETWEEN ? AND ? AND code <> '320100' AND value IS NOT NULL ORDER BY indicator",
                        [first, last]).fetchall()

@@ -1,20 +1,84 @@
-"""Where things live. Everything hangs off one data directory, `NSI_DATA_DIR` (default ./data)."""
+"""Every environment variable the project reads (`NSI_*`), declared and validated in this one place.
+
+`load()` reads them once per command and stops with one line naming the variable and what is wrong,
+e.g. `NSI_SMTP_PORT='abc' is not a number`. The table of variables is in docs/operations.md.
+Dagster's own `DAGSTER_HOME` is Dagster's; everything else the code needs arrives as an argument.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-def data_dir() -> Path:
-    return Path(os.environ.get("NSI_DATA_DIR", "data")).resolve()
-
-
-def warehouse_path(root: Path | None = None) -> Path:
-    return (root or data_dir()) / "warehouse" / "nsi.duckdb"
+PREFIX = "NSI_"
 
 
-# Settings for a connection that may create the warehouse. DuckDB 1.5's storage format writes a
-# month of 110 rows in about three quarters of the time of the 1.0 format it uses by default; readers need
-# DuckDB 1.5 or newer, which the lock file pins. A warehouse made earlier keeps its format.
-WAREHOUSE_CONFIG = {"storage_compatibility_version": "v1.5.0"}
+class SettingsError(ValueError):
+    """One line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True,
+                                      str_strip_whitespace=True)
+
+    data_dir: Path = Field(Path("data"), description="the data directory: raw/, archive/, warehouse/, work/, published/, out/")
+    pii_key: SecretStr | None = Field(None, description="secret of the keyed hash of personal data; unset: the development key, and runs say so")
+    recipients: str | None = Field(None, description="the recipients file (default config/recipients.yaml); `off`: deliver nothing")
+    lock_wait_seconds: float = Field(1800.0, ge=0, description="how long a run waits for another run holding the warehouse")
+    smtp_host: str | None = Field(None, description="mail server; unset: messages go to the outbox only")
+    smtp_port: int = Field(587, ge=1, le=65535, description="mail server port")
+    smtp_starttls: bool = Field(True, description="STARTTLS before login (1 or 0)")
+    smtp_user: str | None = Field(None, description="login")
+    smtp_password: SecretStr | None = Field(None, description="password of the login")
+    smtp_ca_file: Path | None = Field(None, description="CA certificate of a private mail relay")
+    smtp_attempts: int = Field(4, ge=1, description="attempts per office before it is marked failed")
+    smtp_backoff_seconds: float = Field(2.0, ge=0, description="first wait between attempts (doubles)")
+    smtp_timeout_seconds: float = Field(30.0, ge=0.1, description="network timeout of one attempt")
+
+    @property
+    def root(self) -> Path:
+        return self.data_dir.resolve()
+
+
+def variable(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def _problem(item: dict) -> str:
+    name = variable(str(item["loc"][0])) if item["loc"] else "NSI_*"
+    shown = f"{name}={item['input']!r}" if item.get("input") is not None and item["type"] != "missing" else name
+    kind = item["type"]
+    if kind in ("int_parsing", "float_parsing", "int_from_float", "finite_number"):
+        return f"{shown} is not a number"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter((item.get("ctx") or {}).values()), "")
+        word = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+                "less_than": "less than"}[kind]
+        return f"{shown} is out of range ({word} {bound})"
+    if kind == "bool_parsing":
+        return f"{shown}: use 1 or 0"
+    return f"{shown}: {item['msg']}"
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the process environment (or from `env` alone), validated; raises SettingsError."""
+    try:
+        if env is None:
+            return Settings()
+        # Empty means unset, as for the environment (`export NSI_SMTP_HOST=`).
+        return Settings.model_validate({name[len(PREFIX):].lower(): value for name, value in env.items()
+                                        if name.startswith(PREFIX) and value.strip()})
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_problem(item) for item in exc.errors(include_url=False))) from None
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) of every setting, for the docs."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((variable(name), default, field.description or ""))
+    return rows

@@ -6,13 +6,12 @@ Turn them on in the Dagster UI (Automation) or with
 """
 
 import hashlib
-import os
 from pathlib import Path
 
 import dagster as dg
 
 from nsi.exports import SOURCES
-from pipelines.partitions import monthly_partitions
+from assets.partitions import monthly_partitions
 
 LOOKBACK_MONTHS = 3
 
@@ -37,12 +36,11 @@ def complete_exports(raw: Path, month: str) -> list[Path] | None:
     return found
 
 
-def build_sensor(job) -> dg.SensorDefinition:
+def build_sensor(job, raw: Path) -> dg.SensorDefinition:
     @dg.sensor(name="nsi_exports_sensor", job=job, minimum_interval_seconds=300,
                default_status=dg.DefaultSensorStatus.STOPPED,
                description="Requests a month once all four exports for it are in raw/; a changed file requests it again.")
     def exports_sensor(context: dg.SensorEvaluationContext):
-        raw = Path(os.environ.get("NSI_DATA_DIR", "data")) / "raw"
         keys = monthly_partitions.get_partition_keys()[-LOOKBACK_MONTHS:]
         requests = []
         for month in keys:

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nsi.exports import SOURCES
+from nsi import settings as nsi_settings
 from nsi.month import Month, MonthError, months_between
-from nsi.settings import data_dir
 
 app = typer.Typer(
     name="nsi",
@@ -31,6 +31,14 @@ def _root() -> None:
 
     Data lives under $NSI_DATA_DIR (default ./data).
     """
+
+
+def settings_or_fail(command: str) -> nsi_settings.Settings:
+    """The NSI_* settings, validated; a wrong value stops the command with one line naming the variable."""
+    try:
+        return nsi_settings.load()
+    except nsi_settings.SettingsError as exc:
+        fail(command, str(exc))
 
 
 def fail(command: str, message: str, code: int = 2) -> None:
@@ -73,7 +81,7 @@ def sample(
     unknown = sorted(set(source) - set(SOURCES))
     if unknown:
         fail("sample", f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
-    root = data_dir()
+    root = settings_or_fail("sample").root
     total = len(months_between(first, last)) * len(source)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=not sys.stderr.isatty()) as progress:
@@ -91,7 +99,7 @@ def sample(
 def run(
     month: str = typer.Argument(..., help="Month to run, YYYY-MM."),
     to_month: str = typer.Option(None, "--to", help="Last month of a range, YYYY-MM; the range runs as one Dagster run."),
-    stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports, deliver. Default: all."),
+    stage: list[str] = typer.Option(None, "--stage", help="Only these stages (repeatable): ingest, index, reports, publish, deliver. Default: all."),
     reason: str = typer.Option(None, "--reason", help="Why a published month is published again (needed when its results change; becomes revision N+1)."),
 ) -> None:
     """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
@@ -99,19 +107,16 @@ def run(
     Reads $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.(csv|xlsx) and writes the warehouse
     $NSI_DATA_DIR/warehouse/nsi.duckdb. Exit code 0 only if every step and blocking check passed.
     """
-    from pipelines.run import run_months
+    from pipelines.run import STAGES, run_months, steps_of
     from pipelines.summary import print_summary
-
-    from pipelines.run import STAGES
 
     first, last = months_or_fail("run", month, to_month)
     unknown = sorted(set(stage or []) - set(STAGES))
     if unknown:
         fail("run", f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
-    root = data_dir()
+    settings = settings_or_fail("run")
+    root = settings.root
     console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)
-    from pipelines.run import steps_of
-
     steps = steps_of(stage or None)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=not sys.stderr.isatty()) as bar:
@@ -122,7 +127,7 @@ def run(
             if not sys.stderr.isatty():
                 console.print(f"  {status:6} {step}", highlight=False)
 
-        outcome = run_months(first, last, root, stage or None, progress=advance, reason=reason)
+        outcome = run_months(first, last, settings, stage or None, progress=advance, reason=reason)
     print_summary(console, outcome, first, last, root)
     raise typer.Exit(0 if outcome.success else 1)
 
@@ -146,16 +151,17 @@ def deliver(
     from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
 
     first, _ = months_or_fail("deliver", month, None)
+    settings = settings_or_fail("deliver")
     try:
-        path = recipients_path()
+        path = recipients_path(settings.recipients)
         if path is None:
             fail("deliver", "no recipients file: copy config/recipients.example.yaml to config/recipients.yaml "
                             "and fill in the addresses, or set NSI_RECIPIENTS to a file")
         recipients = load_recipients(path)
-        smtp = SmtpSettings.from_environment()
+        smtp = SmtpSettings.from_settings(settings)
     except (RecipientsError, SmtpConfigError) as exc:
         fail("deliver", str(exc))
-    root = data_dir()
+    root = settings.root
     if dry_run:
         from nsi.delivery.deliver import DeliveryError, plan_read_only
         from pipelines.summary import print_delivery_plan
@@ -172,7 +178,7 @@ def deliver(
     console.print(f"delivering {first.key} to {len(recipients.offices)} offices from {path}: "
                   + (f"sending through {smtp.describe()}" if smtp else "outbox only (NSI_SMTP_HOST is not set)"),
                   highlight=False, soft_wrap=True)
-    outcome = run_months(first, first, root, ["deliver"], resend=resend)
+    outcome = run_months(first, first, settings, ["deliver"], resend=resend)
     print_deliveries(console, root, outcome, first.key)
     raise typer.Exit(0 if outcome.success else 1)
 
@@ -220,12 +226,13 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     Names any difference between the code, packages or reference data the month was published with
     and those of this checkout (STACK lines).
     """
-    from nsi.verify import VerifyError, verify as run_verify
+    from pipelines.verify import VerifyError, verify as run_verify
 
     first, _ = months_or_fail("verify", month, None)
+    settings = settings_or_fail("verify")
     console.print(f"verifying {first.key}: rebuilding from the archive (this runs the pipeline again)", highlight=False)
     try:
-        report = run_verify(data_dir(), first.key, revision=revision)
+        report = run_verify(settings, first.key, revision=revision)
     except VerifyError as exc:
         fail("verify", str(exc), code=1)
     for path in report.different:
@@ -264,8 +271,9 @@ def ui(port: int = typer.Option(3000, help="Port on 127.0.0.1.")) -> None:
 
     from pipelines.run import dagster_home
 
-    home = dagster_home(data_dir())
-    env = dict(os.environ, DAGSTER_HOME=str(home), NSI_DATA_DIR=str(data_dir()))
+    root = settings_or_fail("ui").root
+    home = dagster_home(root)
+    env = dict(os.environ, DAGSTER_HOME=str(home), NSI_DATA_DIR=str(root))
     console.print(f"Dagster UI on http://127.0.0.1:{port} (instance {home}); Ctrl-C stops it", highlight=False)
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
     raise typer.Exit(subprocess.call(command, env=env))

@@ -65,6 +65,7 @@ STAGES = {
     "ingest": [f"{step}_{source}" for source in ("hotline", "police", "disputes", "survey") for step in ("extract", "valid")],
     "index": ["indicator_values", "safety_index"],
     "reports": ["district_reports"],
+    "publish": ["publication"],
     "deliver": ["briefing_deliveries"],
 }
 
@@ -95,12 +96,22 @@ def steps_of(stages: list[str] | None) -> list[str]:
     return [name for stage in (stages or list(STAGES)) for name in STAGES[stage] if name != "indicator_values"]
 
 
-def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | None = None,
-               progress=None, reason: str | None = None, resend: bool = False) -> RunOutcome:
-    from pipelines.definitions import defs  # import here: loading definitions takes a second
+def run_months(first: Month, last: Month, settings, stages: list[str] | None = None,
+               progress=None, reason: str | None = None, resend: bool = False, rebuild=None) -> RunOutcome:
+    """One Dagster run of the monthly job over first..last, in this process.
 
-    instance = open_instance(dagster_home(data_dir))
-    job = defs.resolve_job_def("nsi_monthly")
+    `rebuild` (pipelines.verify.Rebuild): run on its scratch data directory with its pins, in a
+    throwaway instance, delivering nothing; otherwise the settings' data directory and its instance.
+    """
+    from pipelines.definitions import JOB, build_definitions  # import here: loading definitions takes a second
+
+    if rebuild is None:
+        defs = build_definitions(settings)
+        instance = open_instance(dagster_home(settings.root))
+    else:
+        defs = build_definitions(settings, data_dir=rebuild.data_dir, pins=rebuild.pins, recipients="off")
+        instance = rebuild.instance
+    job = defs.resolve_job_def(JOB)
     if first == last:
         kwargs = {"partition_key": first.key}
     else:
@@ -108,12 +119,16 @@ def run_months(first: Month, last: Month, data_dir: Path, stages: list[str] | No
                            "dagster/asset_partition_range_end": last.key}}
     # The console shows our summary; the full log (with stack traces) stays in the instance and the UI.
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    if resend:
-        run_config["ops"] = {"briefing_deliveries": {"config": {"resend": True}}}
+    # Config only for the steps of this run: Dagster refuses config for a step that is not in it.
+    selected = {name for stage in (stages or list(STAGES)) for name in STAGES[stage]}
+    ops = {"briefing_deliveries": {"config": {"resend": True}}} if resend else {}
     if reason:
-        kwargs["tags"] = {**kwargs.get("tags", {}), "nsi/reason": reason}
+        ops["publication"] = {"config": {"reason": reason}}
+    ops = {step: config for step, config in ops.items() if step in selected}
+    if ops:
+        run_config["ops"] = ops
     if stages:
-        kwargs["asset_selection"] = [dg.AssetKey(name) for stage in stages for name in STAGES[stage]]
+        kwargs["asset_selection"] = [dg.AssetKey(name) for name in sorted(selected)]
     import threading
     import uuid
 

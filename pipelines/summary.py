@@ -10,13 +10,13 @@ from rich.table import Table
 from nsi import warehouse
 from nsi.ingest.validate import RULE_MESSAGES
 from nsi.month import Month, months_between
-from nsi.settings import warehouse_path
+from nsi.warehouse import database_path
 from pipelines.run import RunOutcome
 
 
 def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Month, root: Path) -> None:
     months = [m.key for m in months_between(first, last)]
-    database = warehouse_path(root)
+    database = database_path(root)
     if database.exists():
         try:
             # Another run may already be writing (this one has let go of the warehouse).
@@ -82,7 +82,7 @@ def print_deliveries(console: Console, root: Path, outcome: RunOutcome, month: s
 
 
 def delivery_rows(root: Path, run_id: str) -> list[tuple]:
-    database = warehouse_path(root)
+    database = database_path(root)
     if not database.exists():
         return []
     con = warehouse.connect(database, read_only=True)

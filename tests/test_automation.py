@@ -19,11 +19,13 @@ def test_schedule_runs_the_previous_month_and_is_off():
         assert [r.partition_key for r in requests] == [month]
 
 
-def test_sensor_waits_for_all_four_exports(tmp_path, monkeypatch):
-    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path))
+def test_sensor_waits_for_all_four_exports(tmp_path):
+    from nsi import settings
+    from pipelines.definitions import build_definitions
+    defs = build_definitions(settings.load(), data_dir=tmp_path)
     sensor = defs.resolve_sensor_def("nsi_exports_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-    from pipelines.partitions import monthly_partitions
+    from assets.partitions import monthly_partitions
     month = monthly_partitions.get_partition_keys()[-1]
     for source, ext in [("hotline", "csv"), ("police", "csv"), ("disputes", "xlsx")]:
         (tmp_path / "raw" / source).mkdir(parents=True)

@@ -36,7 +36,7 @@ def test_definitions_validate_and_import_does_no_io(tmp_path):
 
 
 def test_monthly_partitions():
-    from pipelines.partitions import monthly_partitions
+    from assets.partitions import monthly_partitions
     keys = monthly_partitions.get_partition_keys()
     assert keys[0] == "2023-01"
     assert all(len(k) == 7 and k[4] == "-" for k in keys)

@@ -21,11 +21,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tenacity import wait_none
 
 from conftest import run_nsi
-from nsi import publish
+from nsi.publication import revisions, work
 from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, load as load_recipients, parse
 from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
-from nsi.manifest import sha256_of
+from nsi.publication.manifest import sha256_of
 
 MONTH = "2024-03"
 USER, PASSWORD = "pingan-index", "not-a-real-password"
@@ -201,14 +201,14 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
 
 def republish_with_corrected_briefings(root: Path) -> None:
     """Publish revision 2 of the month through the publication code, with every briefing changed."""
-    work = publish.work_dir(root, MONTH)
+    work = work.work_dir(root, MONTH)
     for pdf in (work / "reports").glob("*.pdf"):
         pdf.write_bytes(pdf.read_bytes() + b"%corrected\n")
     manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))
     for output in manifest["outputs"]:
         output["sha256"] = sha256_of(work / output["path"])
     (work / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    assert publish.publish(root, MONTH, "热线数据重新导出").revision == 2
+    assert revisions.publish(root, MONTH, "热线数据重新导出").revision == 2
 
 
 def test_a_new_revision_is_sent_again_as_a_correction(published, smtp_server):

@@ -9,7 +9,8 @@ import pytest
 
 from conftest import REPO as REPO_ROOT, run_nsi, query
 from nsi.exports import SPECS
-from nsi.ingest import normalise, pii, stage
+from nsi import warehouse
+from nsi.ingest import normalise, pii, storage
 from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export
 from nsi.ingest.validate import WrongMonthError, validate
@@ -190,7 +191,7 @@ def test_archive_holds_every_input_by_sha256(ingested_q1):
         archived = root / "archive" / sha
         original = root / "raw" / source / f"{month}.{EXT[source]}"
         assert archived.read_bytes() == original.read_bytes()
-        assert stage.sha256_file(archived) == sha
+        assert storage.sha256_file(archived) == sha
 
 
 def test_repeat_callers_are_found_on_hashes(ingested_q1):
@@ -217,15 +218,15 @@ def test_rerun_same_rows_no_duplicates(ingested_q1, tmp_path):
 
 def test_failed_write_leaves_previous_content(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    stage.ensure_tables(con)
+    storage.ensure_tables(con)
     good = pl.DataFrame({"source": ["police"], "month": ["2024-02"], "file_name": ["a"], "file_sha256": ["s"],
                          "row": [5], "column": ["c"], "rule": ["r"], "value": ["v"]})
-    stage.replace_months(con, [stage.MonthWrite("rejects", good, {"source": "police", "month": "2024-02"})])
+    warehouse.replace_months(con, [warehouse.MonthWrite("rejects", good, {"source": "police", "month": "2024-02"})])
     broken = good.drop("value")  # the second write fails after the first one's DELETE ran
     with pytest.raises(pl.exceptions.ColumnNotFoundError, match="value"):
-        stage.replace_months(con, [
-            stage.MonthWrite("rejects", good.with_columns(pl.lit(6).alias("row")), {"source": "police", "month": "2024-02"}),
-            stage.MonthWrite("rejects", broken, {"source": "police", "month": "2024-02"}),
+        warehouse.replace_months(con, [
+            warehouse.MonthWrite("rejects", good.with_columns(pl.lit(6).alias("row")), {"source": "police", "month": "2024-02"}),
+            warehouse.MonthWrite("rejects", broken, {"source": "police", "month": "2024-02"}),
         ])
     assert con.execute('SELECT "row" FROM rejects').fetchall() == [(5,)]
 
@@ -271,17 +272,17 @@ def test_missing_required_column_is_named(police_copy):
 
 def test_header_variants_and_utf8_gbk_equivalence(police_copy, tmp_path):
     ref = load_reference()
-    gbk = extract(police_copy, SPECS["police"], ref)
+    gbk = extract(police_copy, SPECS["police"], ref, None)
     text = police_copy.read_bytes().decode("gbk").replace("报警人姓名", "报警人", 1).replace("警情类别", "警情类别一级", 1)
     variant = tmp_path / "variant.csv"
     variant.write_bytes(text.encode("utf-8"))
-    utf8 = extract(variant, SPECS["police"], ref)
+    utf8 = extract(variant, SPECS["police"], ref, None)
     assert (gbk.encoding, utf8.encoding) == ("gbk", "utf-8")
     assert utf8.frame.equals(gbk.frame)
 
 
 def test_wrong_month_file(police_copy):
-    extracted = extract(police_copy, SPECS["police"], load_reference())
+    extracted = extract(police_copy, SPECS["police"], load_reference(), None)
     with pytest.raises(WrongMonthError, match=r"rows are dated 2024-02, not 2024-05\. This looks like the 2024-02 export"):
         validate(extracted, Month(2024, 5), "sha")
 
@@ -413,7 +414,7 @@ def test_a_writer_waits_for_a_reader_in_another_process(tmp_path):
     import subprocess
     import sys
     import time
-    from pipelines.resources import NsiWarehouse
+    from assets.resources import NsiWarehouse
     warehouse = NsiWarehouse(data_dir=str(tmp_path))
     with warehouse.connect() as con:
         con.execute("CREATE TABLE t AS SELECT 1 AS a")

@@ -84,19 +84,14 @@ def test_chinese_line_breaking(ingested_q1):
 
 RENDER_SCRIPT = """
 import duckdb, hashlib, sys
-import polars as pl
-from assets.reports import month_versions
 from indicators.methodology import for_month
-from nsi.reference import load_reference
-from nsi.reports import context
-from nsi.reports.render import render_all
 from nsi.month import Month
+from nsi.reference import load_reference
+from reports.briefing import month_briefings
+from reports.render import render_all
 con = duckdb.connect(sys.argv[1], read_only=True)
 ref, month = load_reference(), Month.parse(sys.argv[2])
-sha, version = month_versions(con, month.key)
-index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
-jobs = [(context.build(con, month, c, ref, for_month(month.key)), index if c == "320100" else index.filter(pl.col("code") == c), sha, version)
-        for c in [*ref.district_codes, "320100"]]
+jobs = month_briefings(con, month, ref, for_month(month.key))
 for code, pdf, refused in render_all(jobs, workers=int(sys.argv[3])):
     print(code, hashlib.sha256(pdf).hexdigest(), len(refused))
 """
@@ -167,7 +162,7 @@ def test_export_text_is_data_never_markup(ingested_q1, tmp_path):
 
 def test_fetcher_refuses_everything_outside_reports(tmp_path):
     from weasyprint import HTML
-    from nsi.reports.render import TEMPLATES_DIR, LocalOnlyFetcher
+    from reports.render import TEMPLATES_DIR, LocalOnlyFetcher
     fetcher = LocalOnlyFetcher()
     html = ('<html><head><link rel="stylesheet" href="briefing.css"></head><body>'
             '<img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png"><img src="../../pyproject.toml">文字</body></html>')
@@ -179,13 +174,13 @@ def test_fetcher_refuses_everything_outside_reports(tmp_path):
 
 def test_font_covers_every_character_reports_can_contain():
     from fontTools.ttLib import TTFont
-    from nsi.reports.render import REPORTS_DIR
+    from reports.render import REPORTS_DIR
     ref = load_reference()
     text = "".join(p.read_text(encoding="utf-8") for p in (REPORTS_DIR / "templates").glob("*"))
     text += "".join(s.name for s in ref.streets.values()) + "".join(d.name_zh for d in ref.districts.values())
     text += (REPO / "indicators/methodology/v1.yaml").read_text(encoding="utf-8")
     text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "nsi/sample").glob("*.py"))
-    text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "nsi/reports").glob("*.py"))
+    text += "".join(p.read_text(encoding="utf-8") for p in (REPO / "reports").glob("*.py"))
     # Notes the index writes into the briefing.
     from indicators.index import missing_text, warning_text
     from indicators.methodology import MissingRule, for_month

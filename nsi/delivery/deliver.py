@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from indicators.export import HEADERS
-from nsi import manifest as manifests
-from nsi import publish
 from nsi.delivery import message as messages
 from nsi.delivery.recipients import Office, Recipients
 from nsi.delivery.smtp import DeliveryFailed, SmtpSettings, send
+from nsi.publication import manifest as manifests
+from nsi.publication import revisions
+from nsi.publication.index_table import HEADERS
 from nsi.reference import CITY_CODE
-from nsi.settings import warehouse_path
+from nsi.warehouse import database_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DELIVERIES_DDL = """CREATE TABLE IF NOT EXISTS deliveries (
@@ -47,7 +47,7 @@ class Planned:
     office: Office
     attachment: Path
     sha256: str
-    briefing: messages.Briefing
+    briefing: messages.MessageFacts
     send: bool
     why: str  # why it is sent or skipped, in words
 
@@ -73,10 +73,10 @@ class DeliveryReport:
 
 
 def _published(root: Path, month: str) -> tuple[int, Path, dict]:
-    revision = publish.current_revision(root, month)
+    revision = revisions.current_revision(root, month)
     if revision is None:
         raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
-    folder = publish.revisions_dir(root, month) / f"rev-{revision}"
+    folder = revisions.revisions_dir(root, month) / f"rev-{revision}"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return revision, folder, manifest
 
@@ -118,7 +118,7 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
         earlier = [r for r, _, _ in served if r < revision]
         this = [at for r, _, at in served if r == revision]
         composite, rank = index.get(office.code, ("", ""))
-        briefing = messages.Briefing(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
+        briefing = messages.MessageFacts(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
                                      max(earlier) if earlier else None, manifest.get("reason") if earlier else None)
         if this and not resend:
             when = this[-1].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
@@ -134,7 +134,7 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
 def plan_read_only(root: Path, month: str, recipients: Recipients, smtp: SmtpSettings | None,
                    resend: bool = False) -> tuple[int, list[Planned]]:
     """The plan of a dry run, from a read-only look at the warehouse: nothing is written."""
-    database = warehouse_path(root)
+    database = database_path(root)
     if not database.exists():
         raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
     con = duckdb.connect(str(database), read_only=True)

@@ -12,7 +12,7 @@ from nsi.delivery.recipients import Office
 
 
 @dataclass(frozen=True)
-class Briefing:
+class MessageFacts:
     """What the message says about the attached briefing."""
 
     month: str  # YYYY-MM
@@ -28,16 +28,16 @@ def month_zh(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:])}月"
 
 
-def attachment_name(briefing: Briefing, office: Office) -> str:
+def attachment_name(briefing: MessageFacts, office: Office) -> str:
     return f"南京平安指数简报_{month_zh(briefing.month)}_{office.area}_第{briefing.revision}版.pdf"
 
 
-def subject(briefing: Briefing, office: Office) -> str:
+def subject(briefing: MessageFacts, office: Office) -> str:
     prefix = "【更正】" if briefing.corrects else ""
     return f"{prefix}南京平安指数{month_zh(briefing.month)}简报（{office.area}，第{briefing.revision}版）"
 
 
-def body(briefing: Briefing, office: Office, sha256: str) -> str:
+def body(briefing: MessageFacts, office: Office, sha256: str) -> str:
     month = month_zh(briefing.month)
     if briefing.rank:
         standing = (f"本月{office.area}平安指数为 {briefing.composite}，"
@@ -54,7 +54,7 @@ def body(briefing: Briefing, office: Office, sha256: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(briefing: Briefing, office: Office, sender: tuple[str, str], pdf: bytes, sha256: str,
+def build(briefing: MessageFacts, office: Office, sender: tuple[str, str], pdf: bytes, sha256: str,
           now: datetime) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = subject(briefing, office)

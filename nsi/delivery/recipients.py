@@ -7,7 +7,6 @@ a shared address would put one district's briefing in another district's inbox.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
@@ -44,9 +43,9 @@ class Recipients:
         return next(o for o in self.offices if o.code == code)
 
 
-def recipients_path() -> Path | None:
-    """$NSI_RECIPIENTS, else config/recipients.yaml; None when neither exists or NSI_RECIPIENTS=off."""
-    configured = os.environ.get("NSI_RECIPIENTS", "").strip()
+def recipients_path(configured: str | None) -> Path | None:
+    """The NSI_RECIPIENTS setting, else config/recipients.yaml; None when neither exists or it is `off`."""
+    configured = (configured or "").strip()
     if configured.lower() == "off":
         return None
     if configured:

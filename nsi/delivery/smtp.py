@@ -1,7 +1,7 @@
 """Sending over SMTP: STARTTLS and login from the environment, retries with backoff on transient errors.
 
-Nothing here is read from the repository: the server, the account and its password come from
-environment variables only, and without NSI_SMTP_HOST nothing is sent at all.
+Nothing here is read from the repository: the server, the account and its password come from the
+NSI_SMTP_* settings (nsi.settings) only, and without NSI_SMTP_HOST nothing is sent at all.
 """
 
 from __future__ import annotations
@@ -11,70 +11,61 @@ import os
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from nsi.settings import Settings, SettingsError
+from nsi.settings import load as load_settings
 
-class SmtpConfigError(ValueError):
+
+class SmtpConfigError(SettingsError):
     pass
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
+class SmtpSettings(BaseModel):
+    """The mail server, from the NSI_SMTP_* settings; the rules that span several of them are checked here."""
+
+    model_config = ConfigDict(frozen=True)
     host: str
     port: int = 587
     starttls: bool = True
     username: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: SecretStr | None = None
     ca_file: str | None = None  # a private CA for the government mail relay
     attempts: int = 4
     backoff_seconds: float = 2.0
     timeout_seconds: float = 30.0
 
     @classmethod
-    def from_environment(cls, env=None) -> SmtpSettings | None:
+    def from_settings(cls, settings: Settings) -> SmtpSettings | None:
         """None when NSI_SMTP_HOST is unset: delivery then only writes the outbox."""
-        env = os.environ if env is None else env
-        host = env.get("NSI_SMTP_HOST", "").strip()
-        if not host:
+        if not settings.smtp_host:
             return None
-
-        def number(name, default, kind, minimum):
-            text = env.get(name, "").strip()
-            if not text:
-                return default
-            try:
-                value = kind(text)
-            except ValueError:
-                raise SmtpConfigError(f"{name}={text!r} is not a number") from None
-            if value < minimum:
-                raise SmtpConfigError(f"{name}={text!r} is out of range (at least {minimum})")
-            return value
-
-        starttls_text = env.get("NSI_SMTP_STARTTLS", "1").strip().lower()
-        if starttls_text not in ("1", "0", "true", "false", "yes", "no"):
-            raise SmtpConfigError(f"NSI_SMTP_STARTTLS={starttls_text!r}: use 1 or 0")
-        settings = cls(
-            host=host,
-            port=number("NSI_SMTP_PORT", 587, int, 1),
-            starttls=starttls_text in ("1", "true", "yes"),
-            username=env.get("NSI_SMTP_USER") or None,
-            password=env.get("NSI_SMTP_PASSWORD") or None,
-            ca_file=env.get("NSI_SMTP_CA_FILE") or None,
-            attempts=number("NSI_SMTP_ATTEMPTS", 4, int, 1),
-            backoff_seconds=number("NSI_SMTP_BACKOFF_SECONDS", 2.0, float, 0.0),
-            timeout_seconds=number("NSI_SMTP_TIMEOUT_SECONDS", 30.0, float, 0.1),
-        )
-        if settings.username and not settings.password:
+        smtp = cls(host=settings.smtp_host, port=settings.smtp_port, starttls=settings.smtp_starttls,
+                   username=settings.smtp_user, password=settings.smtp_password,
+                   ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+                   attempts=settings.smtp_attempts, backoff_seconds=settings.smtp_backoff_seconds,
+                   timeout_seconds=settings.smtp_timeout_seconds)
+        if smtp.username and not smtp.password:
             raise SmtpConfigError("NSI_SMTP_USER is set but NSI_SMTP_PASSWORD is not")
-        if settings.username and not settings.starttls and not _is_loopback(host):
+        if smtp.username and not smtp.starttls and not _is_loopback(smtp.host):
             raise SmtpConfigError("NSI_SMTP_STARTTLS=0 with a login would send the password in clear; "
                                   "turn STARTTLS on (the default) or use a relay on this machine")
-        if settings.ca_file and not os.path.exists(settings.ca_file):
-            raise SmtpConfigError(f"NSI_SMTP_CA_FILE names {settings.ca_file}, which does not exist")
-        return settings
+        if smtp.ca_file and not os.path.exists(smtp.ca_file):
+            raise SmtpConfigError(f"NSI_SMTP_CA_FILE names {smtp.ca_file}, which does not exist")
+        return smtp
+
+    @classmethod
+    def from_environment(cls, env=None) -> SmtpSettings | None:
+        """From the process environment, or from the mapping `env` alone."""
+        try:
+            return cls.from_settings(load_settings(env))
+        except SmtpConfigError:
+            raise
+        except SettingsError as exc:
+            raise SmtpConfigError(str(exc)) from None
 
     def describe(self) -> str:
         login = f", login {self.username}" if self.username else ""
@@ -164,7 +155,7 @@ def _send_once(settings: SmtpSettings, message: EmailMessage, addresses: list[st
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.username:
-            smtp.login(settings.username, settings.password)
+            smtp.login(settings.username, settings.password.get_secret_value())
         try:
             return smtp.send_message(message, to_addrs=addresses)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from pydantic import SecretStr
 
 from nsi.exports import ExportSpec
 from nsi.ingest import normalise, pii
@@ -110,9 +111,9 @@ def _column_order(spec: ExportSpec) -> list[str]:
     return ["_row", *kept, *texts, *hashes, "district_code", "street_code", "district_how"]
 
 
-def extract(path: Path, spec: ExportSpec, reference: Reference) -> Extracted:
+def extract(path: Path, spec: ExportSpec, reference: Reference, pii_secret: SecretStr | None) -> Extracted:
     raw = read_export(path, spec)
-    key, development = pii.pii_key()
+    key, development = pii.pii_key(pii_secret)
     frame = extract_frame(raw, spec, reference, key)
     return Extracted(
         source=spec.source, frame=frame, file_name=Path(path).name, encoding=raw.encoding, header_row=raw.header_row,

@@ -2,7 +2,7 @@
 
 `extract_month`: the raw export → archived input, PII-free extract file; `record_extract` then
 writes its line in `extract_log`.
-`stage_month`: the extract → duplicates and re-exports dropped, validated, the month of
+`load_month`: the extract → duplicates and re-exports dropped, validated, the month of
 `valid_<source>` and `rejects` replaced and a line in `ingest_log`, in one transaction.
 """
 
@@ -15,9 +15,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from pydantic import SecretStr
 
 from nsi.exports import SPECS
-from nsi.ingest import stage
+from nsi import warehouse
+from nsi.ingest import storage
 from nsi.month import Month
 from nsi.ingest.extract import Extracted, extract
 from nsi.ingest.read import require_export
@@ -42,10 +44,10 @@ class ExtractedMonth:
 
 
 @dataclass(frozen=True)
-class StagedMonth:
+class LoadedMonth:
     counts: ValidationCounts
     districts_covered: list[str]
-    trailing_median: float | None  # rows loaded in the three months before, when all three are staged
+    trailing_median: float | None  # rows loaded in the three months before, when all three are loaded
 
 
 class NotExtractedError(RuntimeError):
@@ -53,7 +55,7 @@ class NotExtractedError(RuntimeError):
 
 
 def extract_month(path: Path, source: str, month: str, reference: Reference, folders: Folders,
-                  run_id: str) -> ExtractedMonth:
+                  run_id: str, pii_secret: SecretStr | None) -> ExtractedMonth:
     """Raises ExportFileError when the file as a whole cannot be used. Needs no warehouse connection.
 
     The input is archived even when it is then refused, so what was delivered can be looked at later.
@@ -61,10 +63,10 @@ def extract_month(path: Path, source: str, month: str, reference: Reference, fol
     require_export(path, SPECS[source])
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Hashing and copying the input release the GIL: they run while the rows are extracted.
-        archived = pool.submit(stage.archive_file, path, folders.archive)
-        extracted = extract(path, SPECS[source], reference)
+        archived = pool.submit(storage.archive_file, path, folders.archive)
+        extracted = extract(path, SPECS[source], reference, pii_secret)
         sha, size = archived.result()
-    stage.write_extract(folders.extract, source, month, stage.with_keys(extracted.frame, month, sha))
+    storage.write_extract(folders.extract, source, month, storage.with_keys(extracted.frame, month, sha))
     log = pl.DataFrame([{
         "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
         "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
@@ -76,8 +78,8 @@ def extract_month(path: Path, source: str, month: str, reference: Reference, fol
 
 def record_extract(con: duckdb.DuckDBPyConnection, extracted: ExtractedMonth) -> None:
     source, month = extracted.log["source"][0], extracted.log["month"][0]
-    stage.ensure_tables(con)
-    stage.replace_months(con, [stage.MonthWrite("extract_log", extracted.log, {"source": source, "month": month})])
+    storage.ensure_tables(con)
+    warehouse.replace_months(con, [warehouse.MonthWrite("extract_log", extracted.log, {"source": source, "month": month})])
 
 
 def _read_extracted(con: duckdb.DuckDBPyConnection, folders: Folders, source: str, month: str) -> tuple[Extracted, str]:
@@ -85,7 +87,7 @@ def _read_extracted(con: duckdb.DuckDBPyConnection, folders: Folders, source: st
                       "WHERE source = ? AND month = ?", [source, month]).fetchone()
     if log is None:
         raise NotExtractedError(f"{source} {month}: not extracted yet; materialise extract_{source} for {month} first")
-    frame = stage.read_extract(folders.extract, source, month).drop("month", "file_sha256")
+    frame = storage.read_extract(folders.extract, source, month).drop("month", "file_sha256")
     file_name, sha, encoding, header_row, rows_read, blank_rows = log
     return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows), sha
 
@@ -98,9 +100,9 @@ def _trailing_median(con: duckdb.DuckDBPyConnection, source: str, month: Month) 
     return float(sorted(r[0] for r in rows)[1])
 
 
-def stage_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str) -> StagedMonth:
+def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str) -> LoadedMonth:
     """Raises NotExtractedError, or WrongMonthError when most rows belong to another month."""
-    stage.ensure_tables(con)
+    storage.ensure_tables(con)
     extracted, sha = _read_extracted(con, folders, source, month.key)
     validated = validate(extracted, month, sha)
     covered = sorted(set(validated.loaded["district_code"].drop_nulls().unique().to_list()))
@@ -112,9 +114,9 @@ def stage_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folde
         "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": run_id,
     }], schema_overrides={"file_bytes": pl.Int64})
     median = _trailing_median(con, source, month)
-    stage.replace_months(con, [
-        stage.MonthWrite(f"valid_{source}", stage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
-        stage.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
-        stage.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
+    warehouse.replace_months(con, [
+        warehouse.MonthWrite(f"valid_{source}", storage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
+        warehouse.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
+        warehouse.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
     ])
-    return StagedMonth(validated.counts(), covered, median)
+    return LoadedMonth(validated.counts(), covered, median)

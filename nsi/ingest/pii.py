@@ -8,11 +8,11 @@ trying every phone number.
 
 from __future__ import annotations
 
-import os
 import re
 
 import polars as pl
 import polars_hash  # noqa: F401  (registers the `chash` namespace: SHA-256 in Rust, on every core)
+from pydantic import SecretStr
 
 from nsi.ingest.normalise import compact, update_where
 
@@ -32,9 +32,9 @@ NAME_AFTER_ROLE = rf"({'|'.join(ROLE_WORDS)})[\u4e00-\u9fa5]{{2,3}}([（(，,。
 MIGHT_HOLD_PII = rf"\d{{7}}|南京市|{'|'.join(ROLE_WORDS)}"
 
 
-def pii_key() -> tuple[bytes, bool]:
-    """(key, is_development_default)."""
-    key = os.environ.get("NSI_PII_KEY", "")
+def pii_key(secret: SecretStr | None) -> tuple[bytes, bool]:
+    """(key, is_development_default) for the NSI_PII_KEY setting."""
+    key = secret.get_secret_value() if secret is not None else ""
     return (key.encode(), False) if key else (DEVELOPMENT_KEY.encode(), True)
 
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from nsi.exports import SOURCES, SPECS, ExportSpec
 from nsi.reference import Reference, load_reference
+from nsi.scale import DECLARATION
 from nsi.sample import defects
 from nsi.month import Month, months_between
 from nsi.sample.sources import SOURCE_INDEX, generate_clean
@@ -231,14 +232,10 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
 
 
 def record_sample(data_dir: Path, months: list[Month], scale: float, seed: int, clean: bool) -> Path:
-    """raw/sample.json: which months are synthetic and at which scale.
-
-    At --scale s the sample stands for s of the population, so per-10k rates are computed against
-    s × population (indicators.values reads this). Real exports have no such file.
-    """
+    """raw/sample.json: which months are synthetic and at which scale (read by nsi.scale)."""
     import json
 
-    path = data_dir / "raw" / "sample.json"
+    path = data_dir / "raw" / DECLARATION
     record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     for month in months:
         record[month.key] = {"scale": scale, "seed": seed, "clean": clean}
@@ -246,15 +243,6 @@ def record_sample(data_dir: Path, months: list[Month], scale: float, seed: int, 
     partial.write_text(json.dumps(dict(sorted(record.items())), indent=1), encoding="utf-8")
     partial.replace(path)
     return path
-
-
-def sample_scale(data_dir: Path, month: Month) -> float:
-    import json
-
-    path = data_dir / "raw" / "sample.json"
-    if not path.exists():
-        return 1.0
-    return float(json.loads(path.read_text(encoding="utf-8")).get(month.key, {}).get("scale", 1.0))
 
 
 class _QueueProgress:

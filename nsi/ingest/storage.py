@@ -1,20 +1,20 @@
-"""Staging in DuckDB: a month of a source replaces that month, inside one transaction.
+"""Where ingestion keeps its data: the archive of inputs, the extract files, and the layouts of its tables.
 
-Table layouts are declared here, from the export declarations, and checked before anything is
-deleted: a changed layout stops the write with a message instead of emptying a month.
+Table layouts are declared here, from the export declarations; `nsi.warehouse` checks them before
+anything is deleted, so a changed layout stops the write with a message instead of emptying a month.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from nsi.exports import SPECS, ExportSpec
+from nsi.warehouse import ensure_table
 
 REJECTS_DDL = """
 CREATE TABLE IF NOT EXISTS rejects (
@@ -32,10 +32,6 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT, duplicates_dropped BIGINT,
     reexports_dropped BIGINT, blank_rows BIGINT, districts_covered INTEGER, run_id VARCHAR
 )"""
-
-
-class WarehouseLayoutError(RuntimeError):
-    pass
 
 
 def sha256_file(path: Path) -> str:
@@ -84,36 +80,12 @@ def valid_layout(spec: ExportSpec) -> list[tuple[str, str]]:
     return [(n, t) for n, t in extract_layout(spec) if not n.endswith("_text") or n in keep_text]
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection, table: str, layout: list[tuple[str, str]]) -> None:
-    existing = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    if not existing:
-        body = ", ".join(f'"{n}" {t}' for n, t in layout)
-        con.execute(f'CREATE TABLE "{table}" ({body})')
-        return
-    if [n for n, _ in existing] != [n for n, _ in layout]:
-        raise WarehouseLayoutError(
-            f"table {table} in the warehouse has columns {[n for n, _ in existing]}, this version writes "
-            f"{[n for n, _ in layout]}; move the old warehouse aside (or migrate it) before loading"
-        )
-
-
-POLARS_SQL = {pl.Utf8: "VARCHAR", pl.Float64: "DOUBLE", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}
-
-
-def ensure_table_for(con: duckdb.DuckDBPyConnection, table: str, schema: dict) -> None:
-    """A table whose layout is a declared polars schema (same rule: refuse a changed layout)."""
-    _ensure_table(con, table, [(name, POLARS_SQL[dtype]) for name, dtype in schema.items()])
-
-
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(REJECTS_DDL)
     con.execute(INGEST_LOG_DDL)
     con.execute(EXTRACT_LOG_DDL)
     for spec in SPECS.values():
-        _ensure_table(con, f"valid_{spec.source}", valid_layout(spec))
+        ensure_table(con, f"valid_{spec.source}", valid_layout(spec))
 
 
 def write_extract(folder: Path, source: str, month: str, frame: pl.DataFrame) -> Path:
@@ -134,39 +106,6 @@ def write_extract(folder: Path, source: str, month: str, frame: pl.DataFrame) ->
 
 def read_extract(folder: Path, source: str, month: str) -> pl.DataFrame:
     return pl.read_parquet(folder / source / f"{month}.parquet")
-
-
-@dataclass
-class MonthWrite:
-    """One table's rows for one month (and source, for shared tables)."""
-
-    table: str
-    frame: pl.DataFrame
-    where: dict[str, str]
-
-
-# DuckDB's row-group size. Each slice of the incoming rows becomes one Arrow batch, and DuckDB
-# compresses and writes batches on all threads (still in order); one batch of a month is one thread.
-INSERT_BATCH_ROWS = 122_880
-
-
-def replace_months(con: duckdb.DuckDBPyConnection, writes: list[MonthWrite]) -> None:
-    """Delete each slice and insert its rows, all in one transaction: all or nothing."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for write in writes:
-            condition = " AND ".join(f'"{k}" = ?' for k in write.where)
-            con.execute(f'DELETE FROM "{write.table}" WHERE {condition}', list(write.where.values()))
-            if write.frame.height:
-                columns = [r[0] for r in con.execute(f'DESCRIBE "{write.table}"').fetchall()]
-                batches = pl.concat(write.frame.select(columns).iter_slices(INSERT_BATCH_ROWS), rechunk=False)
-                con.register("incoming_rows", batches)
-                con.execute(f'INSERT INTO "{write.table}" SELECT * FROM incoming_rows')
-                con.unregister("incoming_rows")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def with_keys(frame: pl.DataFrame, month: str, file_sha256: str) -> pl.DataFrame:

@@ -2,7 +2,7 @@
 
 The same warehouse content gives the same bytes: dates come from the month (never the clock), the
 document identifier is NSI-<month>-<code>, the fonts are the project's own subset files, and
-the renderer refuses every URL that is not a file under reports/ (nsi/reports/pdf.py).
+the renderer refuses every URL that is not a file under reports/ (reports/pdf.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 import jinja2
 import polars as pl
 
-from nsi.reports.context import Briefing
-from nsi.reports.pdf import REPORTS_DIR, TEMPLATES_DIR, LocalOnlyFetcher, PdfJob, PdfPool, write_pdf
+from nsi.reference import CITY_CODE
+from reports.briefing import Briefing
+from reports.pdf import REPORTS_DIR, TEMPLATES_DIR, LocalOnlyFetcher, PdfJob, PdfPool, write_pdf
 
 __all__ = ["REPORTS_DIR", "TEMPLATES_DIR", "LocalOnlyFetcher", "PdfPool", "prepare", "render_all", "render_html",
            "render_pdf"]
@@ -34,7 +35,7 @@ def snapshot_time(briefing: Briefing) -> datetime:
 
 
 def render_html(briefing: Briefing, input_sha256: str, data_version: str) -> str:
-    template = "city.html.j2" if briefing.code == "320100" else "district.html.j2"
+    template = "city.html.j2" if briefing.code == CITY_CODE else "district.html.j2"
     return environment().get_template(template).render(
         **briefing.data, snapshot=snapshot_time(briefing).isoformat(), input_sha256=input_sha256,
         data_version=data_version, methodology_version=briefing.methodology.version)

@@ -13,7 +13,7 @@ import duckdb
 from nsi.month import Month
 from nsi.reference import load_reference
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def sha256_of(path: Path) -> str:
@@ -36,7 +36,15 @@ def code_version() -> dict:
             "reference_data_version": load_reference().version}
 
 
-def history(con: duckdb.DuckDBPyConnection, month: str, scale_of) -> list[dict]:
+def population_scale(con: duckdb.DuckDBPyConnection, month: str) -> float:
+    """The share of the population the month's exports stand for, as its index used it (1.0 for real exports)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'indicator_values'").fetchone()[0]
+    scale = con.execute("SELECT max(population_scale) FROM indicator_values WHERE month = ?",
+                        [month]).fetchone()[0] if exists else None
+    return 1.0 if scale is None else float(scale)
+
+
+def history(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
     """The twelve months before: their results feed this month's changes, warnings and repeat counts,
     so verify rebuilds them from exactly these archived inputs and methodology versions."""
     first = Month.parse(month).year_before().key
@@ -46,14 +54,16 @@ def history(con: duckdb.DuckDBPyConnection, month: str, scale_of) -> list[dict]:
         "FROM extract_log e WHERE e.month >= ? AND e.month < ? ORDER BY e.month, e.source", [first, month]).fetchall()
     by_month: dict[str, dict] = {}
     for m, source, name, sha, version in rows:
-        entry = by_month.setdefault(m, {"month": m, "methodology_version": version, "population_scale": scale_of(m),
+        entry = by_month.setdefault(m, {"month": m, "methodology_version": version, "population_scale": population_scale(con, m),
                                         "inputs": []})
         entry["inputs"].append({"source": source, "file_name": name, "sha256": sha})
     return list(by_month.values())
 
 
-def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str, methodology_version: str,
-          population_scale: float, scale_of=lambda m: 1.0) -> dict:
+def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str) -> dict:
+    """The manifest of the month's outputs in out_dir, from what the warehouse recorded when they were made."""
+    methodology_version = con.execute("SELECT any_value(methodology_version) FROM safety_index WHERE month = ?",
+                                      [month]).fetchone()[0]
     inputs = con.execute(
         "SELECT e.source, e.file_name, e.file_sha256, e.file_bytes, e.encoding, i.rows_read, i.rows_loaded, "
         "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped FROM extract_log e "
@@ -64,11 +74,11 @@ def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str
     return {
         "month": month,
         "methodology_version": methodology_version,
-        "population_scale": population_scale,
+        "population_scale": population_scale(con, month),
         "inputs": [dict(zip(keys, row)) for row in inputs],
         "outputs": [{"path": p.relative_to(out_dir).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size}
                     for p in outputs],
-        "history": history(con, month, scale_of),
+        "history": history(con, month),
         "code": code_version(),
         "dagster_run_id": run_id,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -1,4 +1,5 @@
-"""Resources, configured in one place: everything hangs off the data directory."""
+"""The resources the assets use. They are configured in one place, `pipelines/definitions.py`, from the
+settings (nsi.settings); a rebuild by `nsi verify` configures its own (a scratch data directory, pins)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from indicators import methodology as methodologies
+from nsi import settings as nsi_settings
 from nsi import warehouse as warehouse_connection
-from nsi.settings import WAREHOUSE_CONFIG
+from nsi.month import Month
+from nsi.warehouse import WAREHOUSE_CONFIG, database_path
 
 
 class NsiWarehouse(dg.ConfigurableResource):
@@ -22,7 +26,7 @@ class NsiWarehouse(dg.ConfigurableResource):
 
     data_dir: str
     # How long a run waits for another run that holds the warehouse before it gives up.
-    lock_wait_seconds: float = float(os.environ.get("NSI_LOCK_WAIT_SECONDS", "1800"))
+    lock_wait_seconds: float = 1800.0
     _lock: object = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -85,7 +89,7 @@ class NsiWarehouse(dg.ConfigurableResource):
 
     @property
     def database(self) -> Path:
-        return self.root / "warehouse" / "nsi.duckdb"
+        return database_path(self.root)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -114,7 +118,7 @@ class BriefingRenderer(dg.ConfigurableResource):
     _pool: object = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from nsi.reports.pdf import PdfPool
+        from reports.pdf import PdfPool
 
         self._pool = PdfPool(self.workers)
 
@@ -126,12 +130,54 @@ class BriefingRenderer(dg.ConfigurableResource):
     @property
     def pool(self):
         if self._pool is None:
-            from nsi.reports.pdf import PdfPool
+            from reports.pdf import PdfPool
 
             self._pool = PdfPool(self.workers)
         return self._pool
 
 
-def default_data_dir() -> str:
-    # Reading the environment is not I/O; the directory is only touched when an asset runs.
-    return os.environ.get("NSI_DATA_DIR", "data")
+class RunPins(dg.ConfigurableResource):
+    """What a month is computed with when it must not be today's choice: `nsi verify` pins the methodology
+    version and population scale each month was published with (from its manifest). Unpinned months use
+    the methodology version valid for the month and the scale the exports declare (nsi.scale)."""
+
+    methodology_versions: dict[str, str] = {}  # month → version
+    population_scales: dict[str, float] = {}  # month → share of the population the exports stand for
+
+    def methodology(self, month: str) -> methodologies.Methodology:
+        pinned = self.methodology_versions.get(month)
+        return methodologies.by_version(pinned) if pinned else methodologies.for_month(month)
+
+    def population_scale(self, raw: Path, month: Month) -> float:
+        from nsi.scale import declared_scale
+
+        return self.population_scales[month.key] if month.key in self.population_scales else declared_scale(raw, month)
+
+
+class PersonalDataKey(dg.ConfigurableResource):
+    """The secret of the keyed hash of personal data (NSI_PII_KEY). Read from the settings when a run
+    starts, so it never appears as configuration in the UI; None means the development key."""
+
+    _secret: object = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._secret = nsi_settings.load().pii_key
+
+    @property
+    def secret(self):
+        return self._secret
+
+
+class Mail(dg.ConfigurableResource):
+    """Who receives the briefings (the recipients file) and the mail server. The file is configuration;
+    the server and its password are read from the settings when delivery starts, never shown in the UI."""
+
+    recipients: str | None = None  # NSI_RECIPIENTS: a file, `off`, or unset for config/recipients.yaml
+
+    def load(self):
+        """(path, recipients, smtp): path and recipients None without a recipients file, smtp None without a server."""
+        from nsi.delivery.recipients import load as load_recipients, recipients_path
+        from nsi.delivery.smtp import SmtpSettings
+
+        path = recipients_path(self.recipients)
+        return path, (load_recipients(path) if path else None), SmtpSettings.from_settings(nsi_settings.load())

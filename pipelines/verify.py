@@ -2,28 +2,30 @@
 
 The manifest names every input (by sha256), the methodology version and the population scale of
 the month and of the twelve months before it. Verify copies those inputs out of the archive
-(checking each hash first), runs the same pipeline on them in a scratch data directory with the
-methodology versions pinned, and compares every published output file byte for byte and the index
-values of the month.
+(checking each hash first), runs the same job on them in this process, on a scratch data directory
+and in a throwaway Dagster instance, with the methodology versions and population scales pinned as
+resource configuration, and compares every published output file byte for byte and the index values
+of the month. Nothing is published or delivered by the rebuild.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
+from assets.resources import RunPins
+from indicators.methodology import by_version
 from nsi.exports import SPECS
-from nsi.manifest import code_version, sha256_of
-
-REPO = Path(__file__).resolve().parent.parent
+from nsi.month import Month
+from nsi.publication.manifest import code_version, sha256_of
+from nsi.publication.work import work_dir
+from nsi.warehouse import database_path
 
 
 class VerifyError(Exception):
@@ -73,23 +75,26 @@ def _restore(archive: Path, raw: Path, month: str, inputs: list[dict]) -> None:
         shutil.copyfile(source, target)
 
 
-def _run(scratch: Path, first: str, last: str, stages: list[str], pins: dict, key: str | None) -> None:
-    # The rebuild never delivers anything: no recipients, no mail server.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NSI_SMTP_")}
-    env.update(NSI_DATA_DIR=str(scratch), DAGSTER_HOME=str(scratch / "dagster_home"),
-               NSI_METHODOLOGY_PIN=json.dumps(pins), NSI_RECIPIENTS="off")
-    if key is not None:
-        env["NSI_PII_KEY"] = key
-    command = [sys.executable, "-m", "pipelines.cli", "run", first, "--to", last]
-    for stage in stages:
-        command += ["--stage", stage]
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join(result.stderr.strip().splitlines()[-5:])
-        raise VerifyError(f"the rebuild of {first}–{last} failed:\n{tail}")
+@dataclass(frozen=True)
+class Rebuild:
+    """Where and with what a rebuild runs (pipelines.run.run_months)."""
+
+    data_dir: Path
+    pins: RunPins
+    instance: dg.DagsterInstance
 
 
-def verify(data_dir: Path, month: str, keep: Path | None = None, revision: int | None = None) -> VerifyReport:
+def _run(settings, rebuild: Rebuild, first: str, last: str, stages: list[str]) -> None:
+    from pipelines.run import run_months
+
+    outcome = run_months(Month.parse(first), Month.parse(last), settings, stages, rebuild=rebuild)
+    if not outcome.success:
+        raise VerifyError(f"the rebuild of {first}–{last} failed: " + "; ".join(outcome.failures or outcome.failed_checks))
+
+
+def verify(settings, month: str, keep: Path | None = None, revision: int | None = None) -> VerifyReport:
+    """settings: nsi.settings.Settings of this command (the data directory, and the key of the keyed hash)."""
+    data_dir = settings.root
     published = data_dir / "out" / month if revision is None else data_dir / "published" / month / f"rev-{revision}"
     manifest_path = published / "manifest.json"
     if not manifest_path.exists():
@@ -107,14 +112,14 @@ def verify(data_dir: Path, month: str, keep: Path | None = None, revision: int |
             scales[entry["month"]] = entry["population_scale"]
         _restore(archive, raw, month, manifest["inputs"])
         pins[month], scales[month] = manifest["methodology_version"], manifest["population_scale"]
-        (raw / "sample.json").write_text(json.dumps({m: {"scale": s} for m, s in scales.items() if s != 1.0}))
-        key = os.environ.get("NSI_PII_KEY")
-        if manifest["history"]:
-            _run(scratch, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"], pins, key)
-        _run(scratch, month, month, ["ingest", "index", "reports"], pins, key)
+        with dg.DagsterInstance.ephemeral() as instance:
+            rebuild = Rebuild(scratch, RunPins(methodology_versions=pins, population_scales=scales), instance)
+            if manifest["history"]:
+                _run(settings, rebuild, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"])
+            _run(settings, rebuild, month, month, ["ingest", "index", "reports"])
         report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()),
                               published_commit=manifest.get("code", {}).get("git_commit", "unknown"))
-        rebuilt = scratch / "out" / month
+        rebuilt = work_dir(scratch, month)
         for output in manifest["outputs"]:
             path = rebuilt / output["path"]
             if not path.exists():
@@ -128,19 +133,21 @@ def verify(data_dir: Path, month: str, keep: Path | None = None, revision: int |
             if not current.exists() or sha256_of(current) != output["sha256"]:
                 report.altered.append(output["path"])
         if revision is None:  # the warehouse holds the current results only
-            report.index_differences = _compare_index(data_dir, scratch, month)
+            report.index_differences = _compare_index(data_dir, scratch, month, manifest["methodology_version"])
         return report
     finally:
         if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _compare_index(data_dir: Path, scratch: Path, month: str) -> list[str]:
+def _compare_index(data_dir: Path, scratch: Path, month: str, methodology_version: str) -> list[str]:
+    columns = ", ".join(["code", "composite", *(f'"{s.code}"' for s in by_version(methodology_version).sub_indices), "rank"])
+
     def rows(root: Path):
-        con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True)
+        con = duckdb.connect(str(database_path(root)), read_only=True)
         try:
             return {r[0]: r[1:] for r in con.execute(
-                "SELECT code, composite, A, B, C, D, rank FROM safety_index WHERE month = ? ORDER BY code", [month]).fetchall()}
+                f"SELECT {columns} FROM safety_index WHERE month = ? ORDER BY code", [month]).fetchall()}
         finally:
             con.close()
     published, rebuilt = rows(data_dir), rows(scratch)

@@ -1,4 +1,4 @@
-"""Publication: a month's outputs appear all at once, and a published revision is never overwritten.
+"""Revisions: a month's outputs appear all at once, and a published revision is never overwritten.
 
 A run builds the month's files in work/<month>/. Publishing copies them into
 published/<month>/rev-<N>/ (written under a temporary name, then renamed) and points the link
@@ -16,6 +16,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from nsi.publication.work import work_dir
+
+
+PUBLICATIONS_DDL = ("CREATE TABLE IF NOT EXISTS publications (month VARCHAR, revision INTEGER, status VARCHAR, "
+                    "reason VARCHAR, run_id VARCHAR, recorded_at TIMESTAMP)")
+
 
 class PublicationRefused(Exception):
     pass
@@ -27,10 +35,6 @@ class Publication:
     revision: int
     status: str  # published | unchanged
     reason: str | None
-
-
-def work_dir(root: Path, month: str) -> Path:
-    return root / "work" / month
 
 
 def revisions_dir(root: Path, month: str) -> Path:
@@ -82,3 +86,10 @@ def publish(root: Path, month: str, reason: str | None) -> Publication:
     temporary.symlink_to(Path("..") / "published" / month / f"rev-{revision}")
     os.replace(temporary, link)  # the switch: one rename
     return Publication(month, revision, "published", manifest["reason"])
+
+
+def record(con: duckdb.DuckDBPyConnection, publication: Publication, run_id: str) -> None:
+    """The outcome as a row of the warehouse table `publications`."""
+    con.execute(PUBLICATIONS_DDL)
+    con.execute("INSERT INTO publications VALUES (?, ?, ?, ?, ?, current_timestamp)",
+                [publication.month, publication.revision, publication.status, publication.reason, run_id])

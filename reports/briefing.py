@@ -1,11 +1,12 @@
 """What a briefing says, read from the warehouse: numbers only, no row-level records.
 
-A district's context holds its own indicator detail and, for every other district, only the index
+A district's briefing holds its own indicator detail and, for every other district, only the index
 value and rank. Counts of categories and streets are aggregates; no free text from exports is used.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -14,9 +15,9 @@ import polars as pl
 from indicators.index import missing_text
 from indicators.methodology import Methodology
 from indicators.values import PER
-from nsi.reference import CITY_CODE, Reference
-from nsi.reports import charts
 from nsi.month import Month, months_between
+from nsi.reference import CITY_CODE, Reference
+from reports import charts
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
 RATE_BASIS = {10_000: "每万", 100_000: "每十万"}[PER]  # how the briefing says the rates' denominator
@@ -30,6 +31,15 @@ class Briefing:
     month: Month
     methodology: Methodology
     data: dict = field(default_factory=dict)
+
+
+def provenance(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, str]:
+    """(input sha256, data version) a briefing carries in its metadata: the hash of the month's input
+    hashes, and of its index rows."""
+    inputs = con.execute("SELECT source || ':' || file_sha256 FROM ingest_log WHERE month = ? ORDER BY source", [key]).fetchall()
+    input_sha = hashlib.sha256("\n".join(r[0] for r in inputs).encode()).hexdigest()
+    rows = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [key]).pl()
+    return input_sha, hashlib.sha256(rows.write_csv().encode()).hexdigest()
 
 
 def _df(con, sql: str, params: list) -> pl.DataFrame:
@@ -148,3 +158,14 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
         "methodology": methodology,
     }
     return Briefing(code, name, month, methodology, data)
+
+
+def month_briefings(con: duckdb.DuckDBPyConnection, month: Month, reference: Reference,
+                    methodology: Methodology) -> list[tuple[Briefing, pl.DataFrame, str, str]]:
+    """What `render.render_all` takes for the month: each district's briefing and then the city's, with the
+    index rows its PDF carries as an attachment (the district's own, or all for the city) and its provenance."""
+    input_sha, data_version = provenance(con, month.key)
+    index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
+    return [(build(con, month, code, reference, methodology),
+             index if code == CITY_CODE else index.filter(pl.col("code") == code), input_sha, data_version)
+            for code in [*reference.district_codes, CITY_CODE]]

@@ -1,0 +1,42 @@
+"""Publication asset: a month's work folder published as a numbered revision, with its manifest.
+
+Thin: the manifest is built in nsi.publication.manifest, the revision switched in nsi.publication.revisions.
+"""
+
+import dagster as dg
+
+from assets.partitions import monthly_partitions
+from assets.resources import NsiWarehouse
+from nsi.publication import manifest, revisions
+from nsi.publication.work import work_dir
+
+
+class PublicationConfig(dg.Config):
+    # Why a month already published is published again with different results (becomes revision N+1).
+    reason: str | None = None
+
+
+@dg.asset(
+    group_name="publication", deps=["safety_index", "district_reports"], partitions_def=monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(), kinds={"json"}, code_version="1",
+    description="The month's outputs (index.csv, index.xlsx, the briefings) published as one numbered revision, "
+                "switched at once: data/work/<month>/ → published/<month>/rev-<N>/, linked from out/<month>. "
+                "manifest.json records inputs with sha256 and row counts, versions, outputs with sha256 and the run; "
+                "each publication is a row of `publications`. Results identical to the current revision publish "
+                "nothing new; different results need a reason (config `reason`, `nsi run --reason`).",
+)
+def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: NsiWarehouse):
+    published = {}
+    for key in context.partition_keys:
+        folder = work_dir(warehouse.root, key)
+        with warehouse.connect() as con:
+            manifest.write(manifest.build(con, key, folder, context.run_id), folder)
+        try:
+            outcome = revisions.publish(warehouse.root, key, config.reason)
+        except revisions.PublicationRefused as exc:
+            raise dg.Failure(description=f"{key}: {exc}") from exc
+        with warehouse.connect() as con:
+            revisions.record(con, outcome, context.run_id)
+        published[key] = f"revision {outcome.revision} ({outcome.status})"
+        context.log.info(f"{key}: revision {outcome.revision} {outcome.status}")
+    return dg.MaterializeResult(metadata={"publication": dg.MetadataValue.json(published)})
