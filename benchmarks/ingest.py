@@ -60,7 +60,7 @@ def main() -> None:
             load_month(con, source, month, folders, run_id="benchmark")
             staging[source] = time.perf_counter() - start
         con.close()
-    header = ("source", "rows", "bare read s", "polars defaults s", "extract s", "validate+stage s", "ingest s",
+    header = ("source", "rows", "bare read s", "polars defaults s", "extract s", "validate+load s", "ingest s",
               "× bare", "× defaults")
     print("{:10} {:>9} {:>12} {:>18} {:>10} {:>17} {:>9} {:>7} {:>11}".format(*header))
     lines = [(s, rows[s], bare[s], plain[s], extracting[s], staging[s]) for s in SPECS]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "NSI_"
@@ -25,7 +25,7 @@ class Settings(BaseSettings):
                                       str_strip_whitespace=True)
 
     data_dir: Path = Field(Path("data"), description="the data directory: raw/, archive/, warehouse/, work/, published/, out/")
-    pii_key: SecretStr | None = Field(None, description="secret of the keyed hash of personal data; unset: the development key, and runs say so")
+    pii_key: SecretStr | None = Field(None, description="secret of the keyed hash of personal data; unset: a development key (the Dagster log of the run says so)")
     recipients: str | None = Field(None, description="the recipients file (default config/recipients.yaml); `off`: deliver nothing")
     lock_wait_seconds: float = Field(1800.0, ge=0, description="how long a run waits for another run holding the warehouse")
     smtp_host: str | None = Field(None, description="mail server; unset: messages go to the outbox only")
@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         return self.data_dir.resolve()
 
 
+# The fields of Settings in a plain model, to validate a given mapping by exactly Settings' rules.
+_Values = create_model("SettingsValues", __config__=ConfigDict(str_strip_whitespace=True),
+                       **{name: (field.annotation, field) for name, field in Settings.model_fields.items()})
+
+
 def variable(field: str) -> str:
     return PREFIX + field.upper()
 
@@ -57,7 +62,7 @@ def _problem(item: dict) -> str:
         bound = next(iter((item.get("ctx") or {}).values()), "")
         word = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
                 "less_than": "less than"}[kind]
-        return f"{shown} is out of range ({word} {bound})"
+        return f"{shown} is out of range ({word} {bound:g})"
     if kind == "bool_parsing":
         return f"{shown}: use 1 or 0"
     return f"{shown}: {item['msg']}"
@@ -68,9 +73,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     try:
         if env is None:
             return Settings()
-        # Empty means unset, as for the environment (`export NSI_SMTP_HOST=`).
-        return Settings.model_validate({name[len(PREFIX):].lower(): value for name, value in env.items()
-                                        if name.startswith(PREFIX) and value.strip()})
+        # From the mapping alone: validated by the same fields, without pydantic-settings' own reading of
+        # the process environment. Empty means unset, as for the environment (`export NSI_SMTP_HOST=`).
+        values = {name[len(PREFIX):].lower(): value for name, value in env.items()
+                  if name.startswith(PREFIX) and value.strip() and name[len(PREFIX):].lower() in Settings.model_fields}
+        return Settings.model_construct(**dict(_Values.model_validate(values)))
     except ValidationError as exc:
         raise SettingsError("; ".join(_problem(item) for item in exc.errors(include_url=False))) from None
 
@@ -82,3 +89,14 @@ def table() -> list[tuple[str, str, str]]:
         default = "" if field.default is None else str(field.default)
         rows.append((variable(name), default, field.description or ""))
     return rows
+
+
+def markdown() -> str:
+    """The table of docs/operations.md: `python -m nsi.settings`."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{name}` | {f'`{default}`' if default else '—'} | {meaning} |" for name, default, meaning in table()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -10,16 +10,13 @@ NSI = [sys.executable, "-m", "pipelines.cli"]
 
 
 def pytest_configure(config):
-    # No test delivers to a recipients file or mail server configured on the machine it runs on;
-    # the delivery tests name their own.
-    os.environ["NSI_RECIPIENTS"] = "off"
-    for name in [n for n in os.environ if n.startswith("NSI_SMTP_")]:
+    # No setting made for an analyst's own runs reaches the tests (a data directory, a key, a lock wait,
+    # a recipients file or mail server): each test names its own. Nor does a Dagster instance.
+    for name in [n for n in os.environ if n.startswith("NSI_") and n != "NSI_POSTGRES_UNAVAILABLE"]:
         del os.environ[name]
-    # Nor does a data directory, Dagster instance, publication reason, lock wait or methodology pin
-    # set for an analyst's own runs reach the tests: each test names its own.
-    for name in ("DAGSTER_HOME", "NSI_DATA_DIR", "NSI_PUBLISH_REASON", "NSI_LOCK_WAIT_SECONDS", "NSI_METHODOLOGY_PIN",
-                 "NSI_PII_KEY"):
-        os.environ.pop(name, None)
+    os.environ.pop("DAGSTER_HOME", None)
+    # No test delivers to a recipients file found on the machine; the delivery tests name their own.
+    os.environ["NSI_RECIPIENTS"] = "off"
 
 
 def run_nsi(args, data_dir, check=True, timeout=900, env_extra=None, cwd=REPO):

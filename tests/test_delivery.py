@@ -21,7 +21,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from tenacity import wait_none
 
 from conftest import run_nsi
-from nsi.publication import revisions, work
+from nsi.publication import revisions
+from nsi.publication.work import work_dir
 from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, load as load_recipients, parse
 from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
@@ -201,7 +202,7 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
 
 def republish_with_corrected_briefings(root: Path) -> None:
     """Publish revision 2 of the month through the publication code, with every briefing changed."""
-    work = work.work_dir(root, MONTH)
+    work = work_dir(root, MONTH)
     for pdf in (work / "reports").glob("*.pdf"):
         pdf.write_bytes(pdf.read_bytes() + b"%corrected\n")
     manifest = json.loads((work / "manifest.json").read_text(encoding="utf-8"))

@@ -55,10 +55,61 @@ def test_unpublished_month(tmp_path):
 
 
 def test_stack_differences_name_each_part():
-    from nsi.verify import stack_differences
+    from pipelines.verify import stack_differences
     now = {"git_commit": "c0ffee", "lock_file_sha256": "10c4", "reference_data_version": "2024.1"}
     assert stack_differences(dict(now), now) == []
     assert stack_differences({**now, "lock_file_sha256": "0ld"}, now) == [
         "Python packages (sha256 of requirements.lock): published with 0ld, rebuilt with 10c4"]
     assert [line.split(":")[0] for line in stack_differences({}, now)] == [
         "code (git commit)", "Python packages (sha256 of requirements.lock)", "reference data"]
+
+
+def test_rebuild_runs_in_this_process_with_its_pins_and_writes_nothing_into_raw(ingested_q1, tmp_path, monkeypatch):
+    """The rebuild is a Dagster run in this process: no `nsi` subprocess, pins as resource configuration."""
+    import subprocess
+    from nsi import settings
+    from pipelines import verify
+    work = copy_of(ingested_q1, tmp_path)
+    started = []
+    real_popen = subprocess.Popen
+
+    def spy(args, *rest, **kwargs):
+        started.append(args)
+        return real_popen(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    pinned = []
+    real_run = verify._run
+
+    def run(settings_, rebuild, first, last, stages):
+        pinned.append((first, last, dict(rebuild.pins.methodology_versions), dict(rebuild.pins.population_scales)))
+        return real_run(settings_, rebuild, first, last, stages)
+
+    monkeypatch.setattr(verify, "_run", run)
+    scratch = tmp_path / "scratch"
+    report = verify.verify(settings.load({"NSI_DATA_DIR": str(work), "NSI_PII_KEY": KEY["NSI_PII_KEY"]}), "2024-03",
+                           keep=scratch)
+    assert report.ok and len(report.identical) == 14
+    assert [args for args in started if "git" not in str(args[0])] == []  # only `git rev-parse` for the code version
+    assert pinned == [("2024-01", "2024-02", {"2024-01": "v1", "2024-02": "v1"}, {"2024-01": 0.01, "2024-02": 0.01}),
+                      ("2024-03", "2024-03", {"2024-01": "v1", "2024-02": "v1", "2024-03": "v1"},
+                       {"2024-01": 0.01, "2024-02": 0.01, "2024-03": 0.01})]
+    restored = sorted(p.relative_to(scratch / "raw").as_posix() for p in (scratch / "raw").rglob("*") if p.is_file())
+    assert restored == sorted(f"{s}/{m}.{e}" for s, e in [("hotline", "csv"), ("police", "csv"), ("disputes", "xlsx"),
+                                                           ("survey", "xlsx")] for m in ("2024-01", "2024-02", "2024-03"))
+    assert not (scratch / "out").exists() and not (scratch / "published").exists()  # the rebuild publishes nothing
+
+
+def test_pins_choose_the_methodology_and_scale_of_a_month(tmp_path):
+    from assets.resources import RunPins
+    from indicators.methodology import MethodologyError
+    from nsi.month import Month
+    import pytest
+    (tmp_path / "sample.json").write_text('{"2024-03": {"scale": 0.05}}', encoding="utf-8")
+    free, pinned = RunPins(), RunPins(methodology_versions={"2024-03": "v1"}, population_scales={"2024-03": 0.2})
+    assert free.population_scale(tmp_path, Month(2024, 3)) == 0.05  # what the sample declares
+    assert free.population_scale(tmp_path, Month(2024, 4)) == 1.0  # real exports declare nothing
+    assert pinned.population_scale(tmp_path, Month(2024, 3)) == 0.2
+    assert pinned.methodology("2024-03").version == free.methodology("2024-03").version == "v1"
+    with pytest.raises(MethodologyError, match="methodology version v9 not found"):
+        RunPins(methodology_versions={"2024-03": "v9"}).methodology("2024-03")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nsi.reference import CITY_CODE, load_reference
 
@@ -68,42 +69,56 @@ def _address(value, where: str) -> str:
         raise RecipientsError(f"{where}: '{value}' is not a valid e-mail address ({exc})") from None
 
 
+class OfficeEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    office: str = Field(min_length=1)  # the office's name
+    addresses: list[str]
+
+    @field_validator("addresses", mode="before")
+    @classmethod
+    def one_or_many(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
+class RecipientsFile(BaseModel):
+    """The layout of the file; what the entries say (codes, addresses) is checked in `parse`."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int | str | None = None
+    sender: str  # the From address of the messages
+    offices: dict[int | str, OfficeEntry]  # district code (unquoted in YAML: a number) (or the city's) → office and its addresses
+
+
+def _layout_problem(error: ValidationError, name: str) -> str:
+    item = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+    return f"{name}: {location}: {item['msg']}"
+
+
 def parse(data, path: Path) -> Recipients:
     name = path.name
-    if not isinstance(data, dict):
-        raise RecipientsError(f"{name}: expected a mapping with 'sender' and 'offices'")
-    unknown_keys = sorted(set(data) - {"version", "sender", "offices"})
-    if unknown_keys:
-        raise RecipientsError(f"{name}: unknown key(s) {', '.join(unknown_keys)}; expected version, sender, offices")
-    if "sender" not in data:
-        raise RecipientsError(f"{name}: 'sender' is missing (the From address of the messages)")
-    sender_name, sender_address = parseaddr(str(data["sender"]))
-    sender = (sender_name.strip(), _address(sender_address or str(data["sender"]), f"{name}: sender"))
-    entries = data.get("offices")
-    if not isinstance(entries, dict) or not entries:
+    try:
+        layout = RecipientsFile.model_validate(data)
+    except ValidationError as exc:
+        raise RecipientsError(_layout_problem(exc, name)) from None
+    sender_name, sender_address = parseaddr(layout.sender)
+    sender = (sender_name.strip(), _address(sender_address or layout.sender, f"{name}: sender"))
+    if not layout.offices:
         raise RecipientsError(f"{name}: 'offices' must map each district code (and {CITY_CODE} for the city) "
                               "to an office and its addresses")
     reference = load_reference()
     areas = {code: reference.name(code) for code in [*reference.district_codes, CITY_CODE]}
     offices, owner = [], {}
-    for raw_code, entry in entries.items():
+    for raw_code, entry in layout.offices.items():
         code = str(raw_code).strip()
         where = f"{name}: offices.{code}"
         if code not in areas:
             raise RecipientsError(f"{where}: unknown code {code}; the district codes are "
                                   f"{', '.join(reference.district_codes)} and {CITY_CODE} for the city")
-        if not isinstance(entry, dict) or not entry.get("office") or "addresses" not in entry:
-            raise RecipientsError(f"{where}: needs 'office' (the office's name) and 'addresses' (a list)")
-        extra = sorted(set(entry) - {"office", "addresses"})
-        if extra:
-            raise RecipientsError(f"{where}: unknown key(s) {', '.join(extra)}; expected office, addresses")
-        raw_addresses = entry["addresses"]
-        if isinstance(raw_addresses, str):
-            raw_addresses = [raw_addresses]
-        if not isinstance(raw_addresses, list) or not raw_addresses:
+        if not entry.addresses:
             raise RecipientsError(f"{where}: 'addresses' must list at least one address")
         addresses = []
-        for position, value in enumerate(raw_addresses, start=1):
+        for position, value in enumerate(entry.addresses, start=1):
             address = _address(value, f"{where}: address {position}")
             key = address.lower()
             if key in owner and owner[key] != code:
@@ -112,7 +127,7 @@ def parse(data, path: Path) -> Recipients:
             owner[key] = code
             if address not in addresses:
                 addresses.append(address)
-        offices.append(Office(code, str(entry["office"]).strip(), areas[code], tuple(addresses)))
+        offices.append(Office(code, entry.office.strip(), areas[code], tuple(addresses)))
     missing = [c for c in [*reference.district_codes, CITY_CODE] if c not in {o.code for o in offices}]
     if missing:
         named = ", ".join(f"{c} {areas[c]}" for c in missing)
