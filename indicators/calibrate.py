@@ -13,7 +13,9 @@ import sys
 import duckdb
 import numpy as np
 
+from indicators.methodology import catalogue
 from nsi import settings
+from nsi.reference import CITY_CODE
 from nsi.warehouse import database_path
 
 WIDEN = 0.10
@@ -32,18 +34,15 @@ def goalposts(values: np.ndarray, share: bool) -> tuple[float, float]:
 
 def main(first: str, last: str) -> None:
     con = duckdb.connect(str(database_path(settings.load().root)), read_only=True)
-    rows = con.execute("SELECT indicator, value, population_scale FROM indicator_values "
-                       "WHERE month BETWEEN ? AND ? AND code <> '320100' AND value IS NOT NULL ORDER BY indicator",
-                       [first, last]).fetchall()
+    rows = con.execute("SELECT indicator, value FROM indicator_values "
+                       "WHERE month BETWEEN ? AND ? AND code <> ? AND value IS NOT NULL ORDER BY indicator",
+                       [first, last, CITY_CODE]).fetchall()
     con.close()
     by_indicator: dict[str, list[float]] = {}
-    rate = set()
-    for indicator, value, scale in rows:
+    for indicator, value in rows:
         by_indicator.setdefault(indicator, []).append(value)
-        if scale is not None:
-            rate.add(indicator)
     for indicator, values in sorted(by_indicator.items()):
-        share = indicator not in rate and indicator != "A5"
+        share = catalogue().entry(indicator).denominator in ("share", "post_stratified_share")
         lo, hi = goalposts(np.array(values), share)
         print(f"{indicator}: goalposts: [{lo}, {hi}]   # n={len(values)}, P5–P95 {np.percentile(values, 5):.4g}–{np.percentile(values, 95):.4g}")
 

@@ -8,21 +8,18 @@ warehouse already holds (earlier months' index rows and indicator scores); retur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 import polars as pl
 
 from indicators.engine import Node, Structure, aggregate, normalise, rank
-from indicators.methodology import Methodology
+from indicators.methodology import Methodology, all_versions
+from indicators.values import Z95
 from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
 
 ROOT = "NSI"
-MC_DRAWS = 400
-WEIGHT_NOISE = 0.25
-WARNING_MADS = 3.0
-WARNING_MIN_HISTORY = 6
-SURVEY = ("D1", "D2", "D3")
 
 
 def structure_of(methodology: Methodology, weights: dict[str, float] | None = None) -> Structure:
@@ -45,7 +42,8 @@ def _matrix(values: pl.DataFrame, units: list[str], codes: list[str], column: st
 def _scores(raw: np.ndarray, structure: Structure, methodology: Methodology, method: str = "goalposts") -> np.ndarray:
     scores = normalise(raw, structure, method)
     if methodology.aggregation == "geometric":
-        scores = 1 + scores * 0.99  # geometric means need positive scores: [0, 100] → [1, 100]
+        low, high = methodology.geometric_range
+        scores = low + scores * ((high - low) / 100)
     return scores
 
 
@@ -55,50 +53,58 @@ def _aggregate(scores: np.ndarray, structure: Structure, methodology: Methodolog
 
 
 def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, seed: int) -> np.ndarray:
-    """5th, 50th and 95th percentile of each district's rank over a seeded Monte Carlo.
+    """The methodology's three percentiles of each district's rank over a seeded Monte Carlo.
 
-    Each draw perturbs every weight by a factor 1 + U(−0.25, 0.25) (renormalised among siblings,
-    as COINr's noisy weights), picks goalposts or min-max normalisation with equal chance, and
-    redraws the survey indicators within their sampling error.
+    Each draw perturbs every weight by a factor 1 + U(−jitter, jitter) (renormalised among siblings,
+    as COINr's noisy weights), redraws the survey indicators within their sampling error, and picks
+    a normalisation with the methodology's chances.
     """
+    mc = methodology.monte_carlo
+    edges = list(zip(mc.normalisations, accumulate(mc.normalisations.values())))
     rng = np.random.default_rng(seed)
     base = structure_of(methodology)
-    ranks = np.zeros((MC_DRAWS, raw.shape[0]), dtype=int)
-    for draw in range(MC_DRAWS):
-        weights = {n.code: n.weight * (1 + rng.uniform(-WEIGHT_NOISE, WEIGHT_NOISE)) for n in base.nodes}
+    ranks = np.zeros((mc.draws, raw.shape[0]), dtype=int)
+    for draw in range(mc.draws):
+        weights = {n.code: n.weight * (1 + rng.uniform(-mc.weight_jitter, mc.weight_jitter)) for n in base.nodes}
         structure = structure_of(methodology, weights)
         values = raw + np.where(np.isfinite(se), rng.standard_normal(raw.shape) * np.nan_to_num(se), 0.0)
-        method = "goalposts" if rng.random() < 0.5 else "minmax"
+        u = rng.random()
+        # The last alternative also takes a u that the rounding of the chances left above every edge.
+        method = next((m for m, edge in edges if u < edge), edges[-1][0])
         scores = _scores(values, structure, methodology, method)
         ranks[draw] = rank(_aggregate(scores, structure, methodology).values[ROOT])
-    return np.percentile(ranks, [5, 50, 95], axis=0, method="nearest").T
+    return np.percentile(ranks, list(mc.percentiles), axis=0, method="nearest").T
 
 
 def early_warnings(values: pl.DataFrame, history: pl.DataFrame, methodology: Methodology) -> dict[tuple[str, str], str]:
-    """Indicator values outside median ± 3 robust SDs (1.4826·MAD) of their own trailing 12 months."""
+    """Indicator values outside median ± threshold robust SDs (mad_factor·MAD, at least spread_floor·|median|)
+    of their own trailing months, as the methodology's early_warning sets them."""
+    rule = methodology.early_warning
     warnings: dict[tuple[str, str], str] = {}
     if history.height == 0:
         return warnings
     for (code, indicator), group in history.group_by(["code", "indicator"]):
-        past = group.sort("month").tail(12)["value"].drop_nulls().to_numpy()
-        if len(past) < WARNING_MIN_HISTORY:
+        past = group.sort("month").tail(rule.trailing_months)["value"].drop_nulls().to_numpy()
+        if len(past) < rule.min_history:
             continue
         current = values.filter((pl.col("code") == code) & (pl.col("indicator") == indicator))["value"]
         if current.len() == 0 or current[0] is None:
             continue
         median = float(np.median(past))
-        spread = max(1.4826 * float(np.median(np.abs(past - median))), 0.02 * abs(median), 1e-9)
+        spread = max(rule.mad_factor * float(np.median(np.abs(past - median))), rule.spread_floor * abs(median), 1e-9)
         deviation = (current[0] - median) / spread
-        if abs(deviation) > WARNING_MADS:
+        if abs(deviation) > rule.threshold:
             worse = (deviation > 0) == (methodology.indicator(indicator).direction == -1)
-            warnings[(code, indicator)] = warning_text(worse, deviation)
+            warnings[(code, indicator)] = warning_text(worse, deviation, rule.trailing_months)
     return warnings
 
 
-def warning_text(worse: bool, deviation: float) -> str:
-    """An early warning as the index table's 说明 column and the briefing print it."""
+def warning_text(worse: bool, deviation: float, trailing_months: int | None = None) -> str:
+    """An early warning as the index table's 说明 column and the briefing print it; the window is the
+    methodology's trailing_months (by default that of the newest version)."""
+    months = trailing_months or all_versions()[-1].early_warning.trailing_months
     side = "高" if deviation > 0 else "低"
-    return f"明显{'差' if worse else '好'}于近12个月常态（比中位数{side}{abs(deviation):.1f}个稳健标准差）"
+    return f"明显{'差' if worse else '好'}于近{months}个月常态（比中位数{side}{abs(deviation):.1f}个稳健标准差）"
 
 
 def missing_text(missing: list[str], methodology: Methodology) -> str:
@@ -124,7 +130,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     ranks = rank(composite[:districts])
 
     ci = _matrix(values, units, codes, "ci_high"), _matrix(values, units, codes, "ci_low")
-    se = np.where(np.isin(codes, SURVEY), (ci[0] - ci[1]) / (2 * 1.959964), np.nan)
+    se = (ci[0] - ci[1]) / (2 * Z95)  # NaN but for the survey indicators, the only ones with an interval
     seed = int(month.key.replace("-", ""))
     intervals = rank_intervals(raw[:districts], se[:districts], methodology, seed)
 

@@ -1,4 +1,5 @@
-"""The methodology as data: indicators/methodology/<version>.yaml, validated on load.
+"""The methodology as data: indicators/methodology/<version>.yaml, validated on load, and the
+indicator catalogue it draws on (indicators/catalogue.yaml: what each indicator computes).
 
 A month is computed with the version whose `valid_from` is the latest not after the month. A new
 weight or goalpost is a new file, never an edit of a published version.
@@ -8,18 +9,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
+                      model_validator)
 
 METHODOLOGY_DIR = Path(__file__).resolve().parent / "methodology"
-# What the indicator SQL can compute; a methodology naming anything else is refused.
-COMPUTABLE = {
-    "A1": "police", "A2": "police", "A3": "police", "A4": "police", "A5": "police",
-    "B1": "disputes", "B2": "disputes", "B3": "disputes", "B4": "disputes",
-    "C1": "hotline", "C2": "hotline", "C3": "hotline", "C4": "hotline",
-    "D1": "survey", "D2": "survey", "D3": "survey",
+CATALOGUE_FILE = Path(__file__).resolve().parent / "catalogue.yaml"
+
+Source = Literal["police", "hotline", "disputes", "survey"]
+SQL = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# The formula keys of each kind of denominator; an entry gives exactly these.
+FORMULA_KEYS = {
+    "per_residents": ("count",),
+    "share": ("numerator", "of"),
+    "median": ("median", "where"),
+    "post_stratified_share": ("positive", "answered"),
 }
 
 
@@ -27,19 +33,77 @@ class MethodologyError(ValueError):
     pass
 
 
+def _keys(keys) -> str:
+    return ", ".join(f"`{k}`" for k in keys)
+
+
+class CatalogueEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    source: Source
+    denominator: Literal[tuple(FORMULA_KEYS)]
+    count: SQL | None = None
+    numerator: SQL | None = None
+    of: SQL | None = None
+    median: SQL | None = None
+    where: SQL | None = None
+    positive: SQL | None = None
+    answered: SQL | None = None
+
+    @model_validator(mode="after")
+    def formula_matches_denominator(self):
+        wanted = FORMULA_KEYS[self.denominator]
+        given = {key for keys in FORMULA_KEYS.values() for key in keys if getattr(self, key) is not None}
+        if missing := [key for key in wanted if key not in given]:
+            raise ValueError(f"{self.code}: a {self.denominator} indicator needs {_keys(missing)}")
+        if extra := sorted(given - set(wanted)):
+            raise ValueError(f"{self.code}: a {self.denominator} indicator takes no {_keys(extra)}")
+        if (self.denominator == "post_stratified_share") != (self.source == "survey"):
+            raise ValueError(f"{self.code}: survey indicators, and only they, are post_stratified_share")
+        return self
+
+    @property
+    def formula(self) -> dict[str, str]:
+        return {key: getattr(self, key) for key in FORMULA_KEYS[self.denominator]}
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(ge=1)
+    rate_per: int = Field(gt=0)
+    records: dict[Source, SQL]
+    indicators: list[CatalogueEntry]
+
+    @field_validator("indicators")
+    @classmethod
+    def unique_codes(cls, entries):
+        codes = [e.code for e in entries]
+        if twice := sorted({c for c in codes if codes.count(c) > 1}):
+            raise ValueError(f"{', '.join(twice)} appear(s) more than once")
+        return entries
+
+    @model_validator(mode="after")
+    def sources_have_records(self):
+        for entry in self.indicators:
+            if entry.source not in self.records:
+                raise ValueError(f"indicators.{entry.code}: no record set for source {entry.source} under `records`")
+        return self
+
+    def entry(self, code: str) -> CatalogueEntry:
+        return next(e for e in self.indicators if e.code == code)
+
+
 class Indicator(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str
     name_zh: str
     name_en: str
-    source: Literal["police", "hotline", "disputes", "survey"]
     definition: str
     definition_zh: str
     unit: str
     direction: Literal[1, -1]
     weight: float = Field(gt=0)
     goalposts: tuple[float, float]
-    min_sample: int | None = None
 
     @field_validator("goalposts")
     @classmethod
@@ -64,6 +128,46 @@ class MissingRule(BaseModel):
     min_weight_present: float = Field(ge=0, le=1)
 
 
+class MonteCarlo(BaseModel):
+    """The rank intervals: every draw jitters every weight, picks a normalisation and redraws the
+    survey values within their sampling error."""
+    model_config = ConfigDict(extra="forbid")
+    draws: int = Field(ge=1)
+    weight_jitter: float = Field(ge=0, lt=1)  # below 1, so that every weight stays positive
+    normalisations: dict[Literal["goalposts", "minmax"], Annotated[float, Field(gt=0, le=1)]]
+    percentiles: tuple[float, float, float]  # stored as rank_p05, rank_p50, rank_p95
+
+    @field_validator("normalisations")
+    @classmethod
+    def chances_sum_to_one(cls, value):
+        if abs(sum(value.values()) - 1) > 1e-9:
+            raise ValueError(f"chances sum to {sum(value.values()):.6f}, not 1")
+        return value
+
+    @field_validator("percentiles")
+    @classmethod
+    def increasing(cls, value):
+        if not 0 <= value[0] < value[1] < value[2] <= 100:
+            raise ValueError(f"percentiles must be [low, middle, high] within 0..100, got {list(value)}")
+        return value
+
+
+class EarlyWarning(BaseModel):
+    """A value further than `threshold` robust SDs from the median of its own trailing months."""
+    model_config = ConfigDict(extra="forbid")
+    threshold: float = Field(gt=0)
+    trailing_months: int = Field(ge=1)
+    min_history: int = Field(ge=1)
+    mad_factor: float = Field(gt=0)
+    spread_floor: float = Field(ge=0)  # share of |median| below which the robust SD is not taken
+
+    @model_validator(mode="after")
+    def history_fits_the_window(self):
+        if self.min_history > self.trailing_months:
+            raise ValueError(f"min_history {self.min_history} exceeds trailing_months {self.trailing_months}")
+        return self
+
+
 class Methodology(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str
@@ -73,10 +177,20 @@ class Methodology(BaseModel):
     normalisation: Literal["goalposts"]
     population_basis: str
     missing: MissingRule
-    survey_min_completes: int
+    survey_min_completes: int = Field(ge=1)
+    geometric_range: tuple[float, float]
+    monte_carlo: MonteCarlo
+    early_warning: EarlyWarning
     goalpost_basis: str
     sub_indices: list[SubIndex]
     notes: list[str] = []
+
+    @field_validator("geometric_range")
+    @classmethod
+    def positive_range(cls, value):
+        if not 0 < value[0] < value[1]:
+            raise ValueError(f"geometric_range must be [low, high] with 0 < low < high, got {list(value)}")
+        return value
 
     @model_validator(mode="after")
     def weights_and_codes(self):
@@ -92,11 +206,10 @@ class Methodology(BaseModel):
                 if indicator.code in seen:
                     raise ValueError(f"indicator {indicator.code} appears twice")
                 seen.add(indicator.code)
-                if indicator.code not in COMPUTABLE:
-                    raise ValueError(f"sub_indices.{sub.code}.{indicator.code}: no computation for this indicator "
-                                     f"(computable: {', '.join(sorted(COMPUTABLE))})")
-                if COMPUTABLE[indicator.code] != indicator.source:
-                    raise ValueError(f"sub_indices.{sub.code}.{indicator.code}: source must be {COMPUTABLE[indicator.code]}")
+                known = [e.code for e in catalogue().indicators]
+                if indicator.code not in known:
+                    raise ValueError(f"sub_indices.{sub.code}.{indicator.code}: not in {CATALOGUE_FILE.name} "
+                                     f"(catalogued: {', '.join(known)})")
         return self
 
     @property
@@ -129,15 +242,28 @@ def _describe(error: ValidationError, path: Path) -> str:
     return "\n".join(lines)
 
 
-def load_file(path: Path) -> Methodology:
+def _load(path: Path, model: type[BaseModel]):
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise MethodologyError(f"{Path(path).name}: not valid YAML: {exc}") from exc
     try:
-        return Methodology.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise MethodologyError(_describe(exc, Path(path))) from exc
+
+
+def load_file(path: Path) -> Methodology:
+    return _load(path, Methodology)
+
+
+def load_catalogue(path: Path) -> Catalogue:
+    return _load(path, Catalogue)
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    return load_catalogue(CATALOGUE_FILE)
 
 
 @lru_cache(maxsize=8)
@@ -164,13 +290,3 @@ def by_version(version: str, directory: str | None = None) -> Methodology:
         if v.version == version:
             return v
     raise MethodologyError(f"methodology version {version} not found")
-
-
-def for_run(month: str) -> Methodology:
-    """The version a run uses for a month: pinned by `nsi verify` (NSI_METHODOLOGY_PIN, a JSON map
-    month → version, so a rebuild uses what was published), else the version valid for the month."""
-    import json
-    import os
-
-    pins = json.loads(os.environ.get("NSI_METHODOLOGY_PIN", "{}"))
-    return by_version(pins[month]) if month in pins else for_month(month)

@@ -149,7 +149,7 @@ def test_survey_interval_does_not_collapse_at_the_ceiling():
 
 def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
     """说明 in index.csv and the briefing's notes are read by district offices: no English codes."""
-    from indicators.export import index_table
+    from nsi.publication.index_table import index_table
     from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month, missing_text, warning_text
     from indicators.methodology import MissingRule
     from nsi.month import Month
@@ -166,7 +166,7 @@ def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
                             "value": [a2 / 3 * (1 + k / 100) for k in range(12)]})
     result = compute_month(Month(2024, 3), values, m, load_reference(), pl.DataFrame(schema=INDEX_SCHEMA(m)),
                            pl.DataFrame(schema=INDICATOR_SCHEMA), history)
-    flags = index_table(result.index, m).filter(pl.col("区划代码") == "320102")["说明"][0]
+    flags = index_table(result.index, {s.code: s.name_zh for s in m.sub_indices}).filter(pl.col("区划代码") == "320102")["说明"][0]
     assert flags.startswith("缺值指标 A1（其余指标按权重重新归一）；A2 治安警情：明显差于近12个月常态（比中位数高")
     assert flags.endswith("个稳健标准差）")
     assert not re.search("[a-z]", flags), flags
