@@ -39,7 +39,7 @@ def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfi
     for key in context.partition_keys:
         try:
             with warehouse.connect() as con:
-                report = delivery.deliver(warehouse.root, key, recipients, con, smtp, context.run_id,
+                report = delivery.deliver(warehouse.root, key, recipients, con, smtp, context.run.run_id,
                                           resend=config.resend, log=context.log.info)
         except delivery.DeliveryError as exc:
             raise dg.Failure(description=str(exc)) from exc

@@ -57,7 +57,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
         for month in context.partition_keys:
             try:
                 path = find_export(warehouse, source, month)
-                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run_id,
+                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run.run_id,
                                           personal_data_key.secret)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
@@ -105,7 +105,7 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             month = Month.parse(key)
             with warehouse.connect() as con:
                 try:
-                    loaded = load_month(con, source, month, _folders(warehouse), context.run_id)
+                    loaded = load_month(con, source, month, _folders(warehouse), context.run.run_id)
                 except NotExtractedError as exc:
                     raise dg.Failure(description=str(exc)) from exc
                 except WrongMonthError as exc:

@@ -30,13 +30,13 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
     for key in context.partition_keys:
         folder = work_dir(warehouse.root, key)
         with warehouse.connect() as con:
-            manifest.write(manifest.build(con, key, folder, context.run_id), folder)
+            manifest.write(manifest.build(con, key, folder, context.run.run_id), folder)
         try:
             outcome = revisions.publish(warehouse.root, key, config.reason)
         except revisions.PublicationRefused as exc:
             raise dg.Failure(description=f"{key}: {exc}") from exc
         with warehouse.connect() as con:
-            revisions.record(con, outcome, context.run_id)
+            revisions.record(con, outcome, context.run.run_id)
         published[key] = f"revision {outcome.revision} ({outcome.status})"
         context.log.info(f"{key}: revision {outcome.revision} {outcome.status}")
     return dg.MaterializeResult(metadata={"publication": dg.MetadataValue.json(published)})

@@ -1,4 +1,4 @@
-"""Indicator values of a month from the staged tables: one row per (district or city, indicator).
+"""Indicator values of a month from the loaded tables (valid_<source>): one row per (district or city, indicator).
 
 The SQL is generated from the indicator catalogue (indicators/catalogue.yaml): one query per source
 over its record set. Rates and shares of the city are computed from all records, not as a mean of

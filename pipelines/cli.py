@@ -104,8 +104,9 @@ def run(
 ) -> None:
     """Run every asset of the month(s) through the Dagster instance; the run shows in `nsi ui`.
 
-    Reads $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.(csv|xlsx) and writes the warehouse
-    $NSI_DATA_DIR/warehouse/nsi.duckdb. Exit code 0 only if every step and blocking check passed.
+    Reads $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.(csv|xlsx), writes the warehouse
+    $NSI_DATA_DIR/warehouse/nsi.duckdb and the month's outputs into work/<YYYY-MM>/, then publishes
+    them as out/<YYYY-MM>/ (a numbered revision). Exit code 0 only if every step and blocking check passed.
     """
     from pipelines.run import STAGES, run_months, steps_of
     from pipelines.summary import print_summary
@@ -220,8 +221,9 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
            revision: int = typer.Option(None, "--revision", help="A published revision (default: the current one).")) -> None:
     """Rebuild a published month from the archived inputs in a scratch directory and compare.
 
-    Uses the inputs, methodology versions and population scales recorded in
-    out/<YYYY-MM>/manifest.json (for the month and the twelve before it). Exit 0 only if every
+    Runs the same Dagster job in this process (a throwaway instance; nothing is published or
+    delivered), with the inputs, methodology versions and population scales recorded in
+    out/<YYYY-MM>/manifest.json (for the month and the twelve before it) pinned. Exit 0 only if every
     published file is byte-identical and the index values match; otherwise lists the differences.
     Names any difference between the code, packages or reference data the month was published with
     and those of this checkout (STACK lines).
