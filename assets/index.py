@@ -10,7 +10,7 @@ import polars as pl
 
 from assets.partitions import monthly_partitions
 from assets.resources import NsiWarehouse, RunPins
-from indicators.index import INDICATOR_SCHEMA, INDEX_SCHEMA, compute_month
+from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month
 from indicators.values import indicator_values
 from nsi import warehouse as tables
 from nsi.exports import SOURCES

@@ -176,7 +176,8 @@ class Mail(dg.ConfigurableResource):
 
     def load(self):
         """(path, recipients, smtp): path and recipients None without a recipients file, smtp None without a server."""
-        from nsi.delivery.recipients import load as load_recipients, recipients_path
+        from nsi.delivery.recipients import load as load_recipients
+        from nsi.delivery.recipients import recipients_path
         from nsi.delivery.smtp import SmtpSettings
 
         path = recipients_path(self.recipients)

@@ -15,9 +15,9 @@ import polars as pl
 
 from nsi.exports import SPECS
 from nsi.ingest.month import Folders, extract_month, load_month, record_extract
+from nsi.month import Month
 from nsi.reference import load_reference
 from nsi.warehouse import WAREHOUSE_CONFIG
-from nsi.month import Month
 
 
 def bare_read(path: Path, source: str) -> int:

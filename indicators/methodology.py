@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 METHODOLOGY_DIR = Path(__file__).resolve().parent / "methodology"
 CATALOGUE_FILE = Path(__file__).resolve().parent / "catalogue.yaml"

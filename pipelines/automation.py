@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from nsi.exports import SOURCES
 from assets.partitions import monthly_partitions
+from nsi.exports import SOURCES
 
 LOOKBACK_MONTHS = 3
 

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from nsi.exports import SOURCES
 from nsi import settings as nsi_settings
+from nsi.exports import SOURCES
 from nsi.month import Month, MonthError, months_between
 
 app = typer.Typer(
@@ -148,7 +148,8 @@ def deliver(
     An office that already received this revision is skipped unless --resend is given. Runs through
     Dagster (shows in `nsi ui`); exit code 1 if any office could not be served.
     """
-    from nsi.delivery.recipients import RecipientsError, load as load_recipients, recipients_path
+    from nsi.delivery.recipients import RecipientsError, recipients_path
+    from nsi.delivery.recipients import load as load_recipients
     from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
 
     first, _ = months_or_fail("deliver", month, None)
@@ -197,7 +198,8 @@ def compose(
     Missing children are left out of their parent's mean and the remaining weights renormalised.
     Format details and a worked example: docs/compose.md.
     """
-    from indicators.compose import ComposeInputError, compose as run_compose
+    from indicators.compose import ComposeInputError
+    from indicators.compose import compose as run_compose
     from indicators.engine import AGGREGATIONS, NORMALISATIONS, EngineError
 
     if normalise not in NORMALISATIONS:
@@ -228,7 +230,8 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     Names any difference between the code, packages or reference data the month was published with
     and those of this checkout (STACK lines).
     """
-    from pipelines.verify import VerifyError, verify as run_verify
+    from pipelines.verify import VerifyError
+    from pipelines.verify import verify as run_verify
 
     first, _ = months_or_fail("verify", month, None)
     settings = settings_or_fail("verify")

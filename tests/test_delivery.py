@@ -18,15 +18,16 @@ import trustme
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from conftest import run_nsi
 from tenacity import wait_none
 
-from conftest import run_nsi
-from nsi.publication import revisions
-from nsi.publication.work import work_dir
 from nsi.delivery import deliver as delivery
-from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, load as load_recipients, parse
+from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, parse
+from nsi.delivery.recipients import load as load_recipients
 from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
+from nsi.publication import revisions
 from nsi.publication.manifest import sha256_of
+from nsi.publication.work import work_dir
 
 MONTH = "2024-03"
 USER, PASSWORD = "pingan-index", "not-a-real-password"

@@ -4,7 +4,6 @@ import re
 
 import polars as pl
 import pytest
-
 from conftest import query
 
 from indicators.methodology import for_month
@@ -96,8 +95,9 @@ def test_index_csv_and_xlsx_match_the_warehouse(ingested_q1):
 
 
 def test_rank_intervals_are_seeded(ingested_q1):
-    from indicators.index import rank_intervals
     import numpy as np
+
+    from indicators.index import rank_intervals
     root, _ = ingested_q1
     values = query(root, "SELECT code, indicator, value FROM indicator_values WHERE month = '2024-03' AND code <> '320100' ORDER BY code, indicator")
     m = for_month("2024-03")
@@ -149,10 +149,10 @@ def test_survey_interval_does_not_collapse_at_the_ceiling():
 
 def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
     """说明 in index.csv and the briefing's notes are read by district offices: no English codes."""
-    from nsi.publication.index_table import index_table
     from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month, missing_text, warning_text
     from indicators.methodology import MissingRule
     from nsi.month import Month
+    from nsi.publication.index_table import index_table
     root, _ = ingested_q1
     m = for_month("2024-03")
     values = query(root, "SELECT * EXCLUDE (score, effective_weight, contribution_mom, warning, methodology_version, name, month) "

@@ -6,16 +6,17 @@ import shutil
 import duckdb
 import polars as pl
 import pytest
+from conftest import REPO as REPO_ROOT
+from conftest import query, run_nsi
 
-from conftest import REPO as REPO_ROOT, run_nsi, query
-from nsi.exports import SPECS
 from nsi import warehouse
+from nsi.exports import SPECS
 from nsi.ingest import normalise, pii, storage
 from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export
 from nsi.ingest.validate import WrongMonthError, validate
-from nsi.reference import load_reference
 from nsi.month import Month
+from nsi.reference import load_reference
 
 MONTHS = ["2024-01", "2024-02", "2024-03"]
 SOURCES = ["hotline", "police", "disputes", "survey"]
@@ -376,6 +377,7 @@ def test_two_runs_at_once_never_interleave(ingested_q1, tmp_path):
     """Both start together; the second waits for the first, and the warehouse ends as after one run."""
     import os
     import subprocess
+
     from conftest import NSI
     root, _ = ingested_q1
     work = tmp_path / "concurrent"
@@ -414,6 +416,7 @@ def test_a_writer_waits_for_a_reader_in_another_process(tmp_path):
     import subprocess
     import sys
     import time
+
     from assets.resources import NsiWarehouse
     warehouse = NsiWarehouse(data_dir=str(tmp_path))
     with warehouse.connect() as con:

@@ -9,8 +9,8 @@ import sys
 import duckdb
 import polars as pl
 import pytest
-
 from conftest import REPO, query
+
 from nsi.reference import load_reference
 
 CODES = [*load_reference().district_codes, "320100"]
@@ -162,6 +162,7 @@ def test_export_text_is_data_never_markup(ingested_q1, tmp_path):
 
 def test_fetcher_refuses_everything_outside_reports(tmp_path):
     from weasyprint import HTML
+
     from reports.render import TEMPLATES_DIR, LocalOnlyFetcher
     fetcher = LocalOnlyFetcher()
     html = ('<html><head><link rel="stylesheet" href="briefing.css"></head><body>'
@@ -174,6 +175,7 @@ def test_fetcher_refuses_everything_outside_reports(tmp_path):
 
 def test_font_covers_every_character_reports_can_contain():
     from fontTools.ttLib import TTFont
+
     from reports.render import REPORTS_DIR
     ref = load_reference()
     text = "".join(p.read_text(encoding="utf-8") for p in (REPORTS_DIR / "templates").glob("*"))

@@ -6,12 +6,12 @@ from collections import Counter
 import numpy as np
 import polars as pl
 import pytest
-
 from conftest import run_nsi
+
+from nsi.month import Month
 from nsi.reference import load_reference
 from nsi.sample import people
 from nsi.sample.defects import RATES
-from nsi.month import Month
 from nsi.sample.sources import generate_clean
 
 MONTHS = ["2024-01", "2024-02", "2024-03"]

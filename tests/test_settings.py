@@ -1,8 +1,8 @@
 """The NSI_* settings: one model, validated once, a wrong value named in one line; the docs list them all."""
 
 import pytest
-
 from conftest import REPO, run_nsi
+
 from nsi import settings
 
 

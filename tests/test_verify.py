@@ -68,6 +68,7 @@ def test_rebuild_runs_in_this_process_with_its_pins_and_writes_nothing_into_raw(
     """The rebuild is a Dagster run in this process: no `nsi` subprocess, pins as resource configuration."""
     import subprocess
     import sys
+
     from nsi import settings
     from pipelines import verify
     work = copy_of(ingested_q1, tmp_path)
@@ -104,10 +105,11 @@ def test_rebuild_runs_in_this_process_with_its_pins_and_writes_nothing_into_raw(
 
 
 def test_pins_choose_the_methodology_and_scale_of_a_month(tmp_path):
+    import pytest
+
     from assets.resources import RunPins
     from indicators.methodology import MethodologyError
     from nsi.month import Month
-    import pytest
     (tmp_path / "sample.json").write_text('{"2024-03": {"scale": 0.05}}', encoding="utf-8")
     free, pinned = RunPins(), RunPins(methodology_versions={"2024-03": "v1"}, population_scales={"2024-03": 0.2})
     assert free.population_scale(tmp_path, Month(2024, 3)) == 0.05  # what the sample declares

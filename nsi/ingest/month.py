@@ -17,13 +17,13 @@ import duckdb
 import polars as pl
 from pydantic import SecretStr
 
-from nsi.exports import SPECS
 from nsi import warehouse
+from nsi.exports import SPECS
 from nsi.ingest import storage
-from nsi.month import Month
 from nsi.ingest.extract import Extracted, extract
 from nsi.ingest.read import require_export
 from nsi.ingest.validate import ValidationCounts, validate
+from nsi.month import Month
 from nsi.reference import Reference
 
 

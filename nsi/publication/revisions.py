@@ -20,7 +20,6 @@ import duckdb
 
 from nsi.publication.work import work_dir
 
-
 PUBLICATIONS_DDL = ("CREATE TABLE IF NOT EXISTS publications (month VARCHAR, revision INTEGER, status VARCHAR, "
                     "reason VARCHAR, run_id VARCHAR, recorded_at TIMESTAMP)")
 

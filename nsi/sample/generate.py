@@ -19,12 +19,12 @@ import numpy as np
 import polars as pl
 
 from nsi.exports import SOURCES, SPECS, ExportSpec
-from nsi.reference import Reference, load_reference
-from nsi.scale import DECLARATION
-from nsi.sample import defects
 from nsi.month import Month, months_between
+from nsi.reference import Reference, load_reference
+from nsi.sample import defects
 from nsi.sample.sources import SOURCE_INDEX, generate_clean
 from nsi.sample.writers import write_export
+from nsi.scale import DECLARATION
 
 EXCEL_DAYS_TO_UNIX_EPOCH = 25569  # 1899-12-30 (Excel's day 0) to 1970-01-01
 DEFECT_COLUMNS = ["source", "month", "row", "kind", "effect", "column", "detail"]
