@@ -58,7 +58,7 @@ class NsiWarehouse(dg.ConfigurableResource):
                 time.sleep(0.5)
         handle.seek(0)
         handle.truncate()
-        run_id = getattr(context, "run_id", None) or "a run"
+        run_id = context.run.run_id if getattr(context, "run", None) else "a run"
         handle.write(f"Dagster run {run_id} (pid {os.getpid()})")
         handle.flush()
         self._lock = handle
