@@ -7,9 +7,11 @@ Thin: the work is in nsi.delivery. Runs after publication in the monthly job, an
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import Mail, NsiWarehouse
+from assets.resources import NsiWarehouse, SettingsResource
 from nsi.delivery import deliver as delivery
-from nsi.delivery.recipients import RecipientsError
+from nsi.delivery.recipients import RecipientsError, recipients_path
+from nsi.delivery.recipients import load as load_recipients
+from nsi.delivery.smtp import SmtpSettings
 from nsi.settings import SettingsError
 
 
@@ -25,9 +27,12 @@ class DeliveryConfig(dg.Config):
                 "NSI_SMTP_HOST is set. Recipients: config/recipients.yaml (or $NSI_RECIPIENTS). Recorded in the "
                 "`deliveries` table and the month's manifest.json; an office is served once per revision.",
 )
-def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse, mail: Mail):
+def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse,
+                        settings: SettingsResource):
     try:
-        path, recipients, smtp = mail.load()
+        path = recipients_path(settings.recipients)
+        recipients = load_recipients(path) if path else None
+        smtp = SmtpSettings.from_settings(settings)
     except (RecipientsError, SettingsError) as exc:
         raise dg.Failure(description=str(exc)) from exc
     if recipients is None:

@@ -6,7 +6,7 @@ Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import NsiWarehouse, PersonalDataKey
+from assets.resources import NsiWarehouse, SettingsResource
 from nsi.exports import SOURCES, SPECS
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
 from nsi.ingest.read import ExportFileError
@@ -51,14 +51,14 @@ def build_extract(source: str) -> dg.AssetsDefinition:
                     "the input file archived by its sha256.",
     )
     def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse,
-                 personal_data_key: PersonalDataKey) -> dg.MaterializeResult:
+                 settings: SettingsResource) -> dg.MaterializeResult:
         reference = load_reference()
         summary = {}
         for month in context.partition_keys:
             try:
                 path = find_export(warehouse, source, month)
                 extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run.run_id,
-                                          personal_data_key.secret)
+                                          settings.pii_key)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
             with warehouse.connect() as con:

@@ -1,5 +1,10 @@
 """The resources the assets use. They are configured in one place, `pipelines/definitions.py`, from the
-settings (nsi.settings); a rebuild by `nsi verify` configures its own (a scratch data directory, pins)."""
+settings (nsi.settings); a rebuild by `nsi verify` configures its own (a scratch data directory, pins).
+
+The settings themselves are a resource too (`settings`, the validated `nsi.settings.Settings` of the
+command): the assets take the key of the keyed hash and the mail server from it, so secrets never
+appear as configuration in the UI.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import duckdb
 from pydantic import PrivateAttr
 
 from indicators import methodology as methodologies
-from nsi import settings as nsi_settings
+from nsi.settings import Settings
 from nsi import warehouse as warehouse_connection
 from nsi.month import Month
 from nsi.warehouse import WAREHOUSE_CONFIG, database_path
@@ -154,31 +159,4 @@ class RunPins(dg.ConfigurableResource):
         return self.population_scales[month.key] if month.key in self.population_scales else declared_scale(raw, month)
 
 
-class PersonalDataKey(dg.ConfigurableResource):
-    """The secret of the keyed hash of personal data (NSI_PII_KEY). Read from the settings when a run
-    starts, so it never appears as configuration in the UI; None means the development key."""
-
-    _secret: object = PrivateAttr(default=None)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._secret = nsi_settings.load().pii_key
-
-    @property
-    def secret(self):
-        return self._secret
-
-
-class Mail(dg.ConfigurableResource):
-    """Who receives the briefings (the recipients file) and the mail server. The file is configuration;
-    the server and its password are read from the settings when delivery starts, never shown in the UI."""
-
-    recipients: str | None = None  # NSI_RECIPIENTS: a file, `off`, or unset for config/recipients.yaml
-
-    def load(self):
-        """(path, recipients, smtp): path and recipients None without a recipients file, smtp None without a server."""
-        from nsi.delivery.recipients import load as load_recipients
-        from nsi.delivery.recipients import recipients_path
-        from nsi.delivery.smtp import SmtpSettings
-
-        path = recipients_path(self.recipients)
-        return path, (load_recipients(path) if path else None), SmtpSettings.from_settings(nsi_settings.load())
+SettingsResource = dg.ResourceParam[Settings]

@@ -40,7 +40,7 @@ def polars_defaults_read(path: Path, source: str) -> int:
 def main() -> None:
     root, month = Path(sys.argv[1]), Month.parse(sys.argv[2])
     ref = load_reference()
-    rows, bare, plain, extracting, staging = {}, {}, {}, {}, {}
+    rows, bare, plain, extracting, loading = {}, {}, {}, {}, {}
     with tempfile.TemporaryDirectory() as scratch:
         folders = Folders(archive=Path(scratch) / "archive", extract=Path(scratch) / "extract")
         con = duckdb.connect(str(Path(scratch) / "bench.duckdb"), config=WAREHOUSE_CONFIG)
@@ -58,12 +58,12 @@ def main() -> None:
             extracting[source] = time.perf_counter() - start
             start = time.perf_counter()
             load_month(con, source, month, folders, run_id="benchmark")
-            staging[source] = time.perf_counter() - start
+            loading[source] = time.perf_counter() - start
         con.close()
     header = ("source", "rows", "bare read s", "polars defaults s", "extract s", "validate+load s", "ingest s",
               "× bare", "× defaults")
     print("{:10} {:>9} {:>12} {:>18} {:>10} {:>17} {:>9} {:>7} {:>11}".format(*header))
-    lines = [(s, rows[s], bare[s], plain[s], extracting[s], staging[s]) for s in SPECS]
+    lines = [(s, rows[s], bare[s], plain[s], extracting[s], loading[s]) for s in SPECS]
     lines.append(("all", *(sum(line[i] for line in lines) for i in range(1, 6))))
     for source, n, b, p, e, v in lines:
         print(f"{source:10} {n:>9} {b:>12.2f} {p:>18.2f} {e:>10.2f} {v:>17.2f} {e + v:>9.2f} {(e + v) / b:>7.2f} {(e + v) / p:>11.2f}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import ConfigDict, Field, SecretStr, ValidationError, create_model
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "NSI_"
@@ -21,8 +21,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True,
-                                      str_strip_whitespace=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
 
     data_dir: Path = Field(Path("data"), description="the data directory: raw/, archive/, warehouse/, work/, published/, out/")
     pii_key: SecretStr | None = Field(None, description="secret of the keyed hash of personal data; unset: a development key (the Dagster log of the run says so)")
@@ -38,14 +37,30 @@ class Settings(BaseSettings):
     smtp_backoff_seconds: float = Field(2.0, ge=0, description="first wait between attempts (doubles)")
     smtp_timeout_seconds: float = Field(30.0, ge=0.1, description="network timeout of one attempt")
 
+    @model_validator(mode="before")
+    @classmethod
+    def blank_is_unset(cls, values):
+        """A blank value (`export NSI_SMTP_HOST=` or only spaces) is unset; other values lose their
+        surrounding spaces, except secrets, which are taken as given (a key's spaces are part of its hashes)."""
+        if not isinstance(values, dict):
+            return values
+        return {name: (value if name in SECRETS else value.strip()) if isinstance(value, str) else value
+                for name, value in values.items() if not (isinstance(value, str) and not value.strip())}
+
     @property
     def root(self) -> Path:
         return self.data_dir.resolve()
 
 
-# The fields of Settings in a plain model, to validate a given mapping by exactly Settings' rules.
-_Values = create_model("SettingsValues", __config__=ConfigDict(str_strip_whitespace=True),
-                       **{name: (field.annotation, field) for name, field in Settings.model_fields.items()})
+SECRETS = {"pii_key", "smtp_password"}
+
+
+class _GivenSettings(Settings):
+    """Settings from a given mapping alone, by the same rules, without reading the process environment."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+        return (init_settings,)
 
 
 def variable(field: str) -> str:
@@ -73,11 +88,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
     try:
         if env is None:
             return Settings()
-        # From the mapping alone: validated by the same fields, without pydantic-settings' own reading of
-        # the process environment. Empty means unset, as for the environment (`export NSI_SMTP_HOST=`).
-        values = {name[len(PREFIX):].lower(): value for name, value in env.items()
-                  if name.startswith(PREFIX) and value.strip() and name[len(PREFIX):].lower() in Settings.model_fields}
-        return Settings.model_construct(**dict(_Values.model_validate(values)))
+        return _GivenSettings(**{name[len(PREFIX):].lower(): value for name, value in env.items()
+                                 if name.startswith(PREFIX) and name[len(PREFIX):].lower() in Settings.model_fields})
     except ValidationError as exc:
         raise SettingsError("; ".join(_problem(item) for item in exc.errors(include_url=False))) from None
 
@@ -86,7 +98,7 @@ def table() -> list[tuple[str, str, str]]:
     """(variable, default, meaning) of every setting, for the docs."""
     rows = []
     for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else str(field.default)
+        default = "" if field.default is None else {True: "1", False: "0"}.get(field.default, str(field.default))
         rows.append((variable(name), default, field.description or ""))
     return rows
 

@@ -115,6 +115,8 @@ def run(
     unknown = sorted(set(stage or []) - set(STAGES))
     if unknown:
         fail("run", f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    if reason and stage and "publish" not in stage:
+        fail("run", "--reason is the reason of a publication: add --stage publish (or run every stage)")
     settings = settings_or_fail("run")
     root = settings.root
     console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)

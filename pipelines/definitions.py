@@ -1,13 +1,12 @@
 """The Dagster code location: every asset of the monthly pipeline, its resources, one job.
 
-Resources are configured here and nowhere else, from the settings (nsi.settings). `build_definitions`
-is also how `nsi verify` rebuilds a month: the same assets and job on a scratch data directory, with
-the versions of the month's publication pinned.
+Resources are configured here and nowhere else, from the settings (nsi.settings): `nsi` builds them
+from the settings it validated when the command started; `dagster dev` (nsi ui) from the module-level
+`defs`. `build_definitions` is also how `nsi verify` rebuilds a month: the same assets and job on a
+scratch data directory, with the versions of the month's publication pinned.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import dagster as dg
 
@@ -16,7 +15,7 @@ from assets.index import safety_index
 from assets.ingest import ingest_assets
 from assets.publication import publication
 from assets.reports import district_reports
-from assets.resources import BriefingRenderer, Mail, NsiWarehouse, PersonalDataKey, RunPins
+from assets.resources import BriefingRenderer, NsiWarehouse, RunPins
 from nsi import settings as nsi_settings
 from pipelines.automation import build_schedule, build_sensor
 
@@ -25,26 +24,23 @@ JOB = "nsi_monthly"
 WRITES_WAREHOUSE = {"nsi/writes": "warehouse"}
 
 
-def build_definitions(settings: nsi_settings.Settings, data_dir: Path | None = None,
-                      pins: RunPins | None = None, recipients: str | None = None) -> dg.Definitions:
-    """data_dir, pins and recipients replace what the settings say (a rebuild passes all three)."""
+def build_definitions(settings: nsi_settings.Settings, pins: RunPins | None = None) -> dg.Definitions:
+    """pins: what a rebuild must compute with (nsi verify); otherwise each month's current choice."""
     monthly_job = dg.define_asset_job(
         JOB, selection=dg.AssetSelection.all(),
         description="Every asset of one month (or a range, as one run): ingest → index → reports → publication → delivery.",
         tags=WRITES_WAREHOUSE,
     )
-    root = str(data_dir or settings.data_dir)
     return dg.Definitions(
         assets=[*ingest_assets, safety_index, district_reports, publication, briefing_deliveries],
         jobs=[monthly_job],
         schedules=[build_schedule(monthly_job)],
-        sensors=[build_sensor(monthly_job, Path(root) / "raw")],
+        sensors=[build_sensor(monthly_job, settings.data_dir / "raw")],
         resources={
-            "warehouse": NsiWarehouse(data_dir=root, lock_wait_seconds=settings.lock_wait_seconds),
+            "warehouse": NsiWarehouse(data_dir=str(settings.data_dir), lock_wait_seconds=settings.lock_wait_seconds),
             "renderer": BriefingRenderer(),
             "pins": pins or RunPins(),
-            "personal_data_key": PersonalDataKey(),
-            "mail": Mail(recipients=recipients or settings.recipients),
+            "settings": settings,
         },
         executor=dg.in_process_executor,
     )

@@ -109,7 +109,8 @@ def run_months(first: Month, last: Month, settings, stages: list[str] | None = N
         defs = build_definitions(settings)
         instance = open_instance(dagster_home(settings.root))
     else:
-        defs = build_definitions(settings, data_dir=rebuild.data_dir, pins=rebuild.pins, recipients="off")
+        defs = build_definitions(settings.model_copy(update={"data_dir": rebuild.data_dir, "recipients": "off"}),
+                                 pins=rebuild.pins)
         instance = rebuild.instance
     job = defs.resolve_job_def(JOB)
     if first == last:

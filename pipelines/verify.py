@@ -112,6 +112,8 @@ def verify(settings, month: str, keep: Path | None = None, revision: int | None 
             scales[entry["month"]] = entry["population_scale"]
         _restore(archive, raw, month, manifest["inputs"])
         pins[month], scales[month] = manifest["methodology_version"], manifest["population_scale"]
+        # A history month that was ingested but never indexed has no version: it keeps today's choice.
+        pins = {m: version for m, version in pins.items() if version is not None}
         with dg.DagsterInstance.ephemeral() as instance:
             rebuild = Rebuild(scratch, RunPins(methodology_versions=pins, population_scales=scales), instance)
             if manifest["history"]:

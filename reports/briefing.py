@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from indicators.index import missing_text
-from indicators.methodology import Methodology
+from indicators.methodology import Methodology, catalogue
 from indicators.values import PER
 from nsi.month import Month, months_between
 from nsi.reference import CITY_CODE, Reference
@@ -21,7 +21,6 @@ from reports import charts
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
 RATE_BASIS = {10_000: "每万", 100_000: "每十万"}[PER]  # how the briefing says the rates' denominator
-SAFETY_HOTLINE = "(category_l1 = '公共安全' OR category_l2 = '噪音扰民')"
 
 
 @dataclass
@@ -72,6 +71,8 @@ def driver_sentence(name: str, change: float | None, contributions: list[dict], 
 
 def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Reference, methodology: Methodology) -> Briefing:
     key = month.key
+    # The briefing's safety-related requests are those the indicator C1 counts.
+    safety_hotline = f"({catalogue().entry('C1').count})"
     window = [m.key for m in months_between(month.year_before(), month)]
     index = _df(con, "SELECT * FROM safety_index WHERE month = ?", [key])
     trend = _df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})", window)
@@ -99,7 +100,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     where = "" if code == CITY_CODE else "AND district_code = ?"
     params = [key] if code == CITY_CODE else [key, code]
     top_hotline = _df(con, f"SELECT category_l3 AS label, count(*) AS n FROM valid_hotline WHERE month = ? {where} "
-                           f"AND {SAFETY_HOTLINE} GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
+                           f"AND {safety_hotline} GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
     top_police = _df(con, f"SELECT subcategory AS label, count(*) AS n FROM valid_police WHERE month = ? {where} "
                           "AND is_valid = '是' AND subcategory IS NOT NULL GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
     top_disputes = _df(con, f"SELECT dispute_type AS label, count(*) AS n FROM valid_disputes WHERE month = ? {where} "
@@ -107,7 +108,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     streets = _df(con, f"""
         SELECT street_code, sum(n) AS n, sum(h) AS hotline, sum(d) AS disputes FROM (
             SELECT street_code, count(*) AS n, count(*) AS h, 0 AS d FROM valid_hotline
-            WHERE month = ? {where} AND {SAFETY_HOTLINE} AND street_code IS NOT NULL GROUP BY 1
+            WHERE month = ? {where} AND {safety_hotline} AND street_code IS NOT NULL GROUP BY 1
             UNION ALL
             SELECT street_code, count(*), 0, count(*) FROM valid_disputes
             WHERE month = ? {where} AND street_code IS NOT NULL GROUP BY 1)

@@ -22,7 +22,7 @@ def test_schedule_runs_the_previous_month_and_is_off():
 def test_sensor_waits_for_all_four_exports(tmp_path):
     from nsi import settings
     from pipelines.definitions import build_definitions
-    defs = build_definitions(settings.load(), data_dir=tmp_path)
+    defs = build_definitions(settings.load({"NSI_DATA_DIR": str(tmp_path)}))
     sensor = defs.resolve_sensor_def("nsi_exports_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     from assets.partitions import monthly_partitions

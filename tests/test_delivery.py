@@ -25,6 +25,8 @@ from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, parse
 from nsi.delivery.recipients import load as load_recipients
 from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
+from nsi.settings import SettingsError
+from nsi.settings import load as load_settings
 from nsi.publication import revisions
 from nsi.publication.manifest import sha256_of
 from nsi.publication.work import work_dir
@@ -201,6 +203,12 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
         assert sha256_of(root / "out" / MONTH / output["path"]) == output["sha256"]
 
 
+
+def smtp_settings(env: dict) -> SmtpSettings | None:
+    """The mail server of these NSI_* variables alone."""
+    return SmtpSettings.from_settings(load_settings(env))
+
+
 def republish_with_corrected_briefings(root: Path) -> None:
     """Publish revision 2 of the month through the publication code, with every briefing changed."""
     work = work_dir(root, MONTH)
@@ -217,7 +225,7 @@ def test_a_new_revision_is_sent_again_as_a_correction(published, smtp_server):
     root, recipients_file = published
     mailboxes, smtp_env = smtp_server
     recipients = load_recipients(recipients_file)
-    smtp = SmtpSettings.from_environment(smtp_env)
+    smtp = smtp_settings(smtp_env)
     con = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"))
     try:
         first = delivery.deliver(root, MONTH, recipients, con, smtp, "run-1", wait=wait_none())
@@ -364,14 +372,14 @@ def test_recipients_file_that_is_not_yaml(tmp_path):
 
 
 def test_smtp_settings_come_from_the_environment_only():
-    assert SmtpSettings.from_environment({}) is None
-    settings = SmtpSettings.from_environment({"NSI_SMTP_HOST": "mail.example.gov.cn", "NSI_SMTP_USER": "u",
+    assert smtp_settings({}) is None
+    settings = smtp_settings({"NSI_SMTP_HOST": "mail.example.gov.cn", "NSI_SMTP_USER": "u",
                                               "NSI_SMTP_PASSWORD": "secret"})
     assert (settings.port, settings.starttls) == (587, True) and "secret" not in repr(settings)
     with pytest.raises(SmtpConfigError, match="password in clear"):
-        SmtpSettings.from_environment({"NSI_SMTP_HOST": "mail.example.gov.cn", "NSI_SMTP_STARTTLS": "0",
+        smtp_settings({"NSI_SMTP_HOST": "mail.example.gov.cn", "NSI_SMTP_STARTTLS": "0",
                                        "NSI_SMTP_USER": "u", "NSI_SMTP_PASSWORD": "p"})
     with pytest.raises(SmtpConfigError, match="NSI_SMTP_PASSWORD is not"):
-        SmtpSettings.from_environment({"NSI_SMTP_HOST": "h", "NSI_SMTP_USER": "u"})
-    with pytest.raises(SmtpConfigError, match="NSI_SMTP_PORT='x' is not a number"):
-        SmtpSettings.from_environment({"NSI_SMTP_HOST": "h", "NSI_SMTP_PORT": "x"})
+        smtp_settings({"NSI_SMTP_HOST": "h", "NSI_SMTP_USER": "u"})
+    with pytest.raises(SettingsError, match="NSI_SMTP_PORT='x' is not a number"):
+        smtp_settings({"NSI_SMTP_HOST": "h", "NSI_SMTP_PORT": "x"})

@@ -57,8 +57,8 @@ def test_run_succeeds_and_reconciles_exactly(ingested_q1):
         path = root / "raw" / row["source"] / f"{row['month']}.{EXT[row['source']]}"
         assert row["rows_read"] == data_rows(path, row["source"])
         assert row["rows_read"] == row["rows_loaded"] + row["rows_rejected"] + row["duplicates_dropped"] + row["reexports_dropped"]
-        staged = query(root, f"SELECT count(*) AS n FROM valid_{row['source']} WHERE month = ?", [row["month"]])["n"][0]
-        assert staged == row["rows_loaded"]
+        in_table = query(root, f"SELECT count(*) AS n FROM valid_{row['source']} WHERE month = ?", [row["month"]])["n"][0]
+        assert in_table == row["rows_loaded"]
         rejected = query(root, 'SELECT count(DISTINCT "row") AS n FROM rejects WHERE source = ? AND month = ?',
                          [row["source"], row["month"]])["n"][0]
         assert rejected == row["rows_rejected"]

@@ -68,8 +68,8 @@ def postgres():
     subprocess.run(as_owner + [pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "start", "-o",
                                f"-p {port} -c listen_addresses=127.0.0.1 -k {socket_dir}"],
                    check=True, capture_output=True, text=True)
-    env = {"NSI_PG_HOST": "127.0.0.1", "NSI_PG_PORT": str(port), "NSI_PG_DB": "postgres", "NSI_PG_USER": "nsi",
-           "NSI_PG_PASSWORD": password}
+    env = {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_DB": "postgres", "DAGSTER_PG_USER": "nsi",
+           "DAGSTER_PG_PASSWORD": password}
     import psycopg2
     for _ in range(50):
         try:
@@ -85,8 +85,8 @@ def postgres():
 
 def _query(env, sql, params=()):
     import psycopg2
-    with psycopg2.connect(host=env["NSI_PG_HOST"], port=int(env["NSI_PG_PORT"]), user=env["NSI_PG_USER"],
-                          password=env["NSI_PG_PASSWORD"], dbname=env["NSI_PG_DB"]) as con:
+    with psycopg2.connect(host=env["DAGSTER_PG_HOST"], port=int(env["DAGSTER_PG_PORT"]), user=env["DAGSTER_PG_USER"],
+                          password=env["DAGSTER_PG_PASSWORD"], dbname=env["DAGSTER_PG_DB"]) as con:
         with con.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()

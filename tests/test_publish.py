@@ -82,3 +82,11 @@ def test_sigkill_at_each_stage_leaves_the_published_month_as_it_was(ingested_q1,
     result = run_nsi(["run", "2024-02", "--reason", "after killed runs"], work, env_extra=KEY)
     assert "run succeeded" in result.stderr
     assert snapshot(work)[0] == "../published/2024-02/rev-2"
+
+
+def test_a_reason_without_the_publish_stage_is_refused(tmp_path):
+    result = run_nsi(["run", "2024-03", "--stage", "index", "--stage", "reports", "--reason", "re-export"], tmp_path,
+                     check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("nsi run: error: --reason is the reason of a publication: add --stage publish "
+                                     "(or run every stage)")

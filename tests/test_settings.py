@@ -30,6 +30,18 @@ def test_values_are_typed_and_empty_means_unset():
                        "NSI_UNRELATED": "x", "OTHER": "y"})
     assert (s.smtp_port, s.smtp_starttls, s.smtp_host) == (25, False, None)
     assert s.pii_key.get_secret_value() == "s3cr3t-key" and "s3cr3t" not in repr(s)
+    assert settings.load({"NSI_SMTP_STARTTLS": "no"}).smtp_starttls is False
+
+
+def test_blank_values_are_unset_and_secrets_keep_their_spaces_in_the_process_environment(monkeypatch):
+    for name, value in {"NSI_DATA_DIR": "  ", "NSI_SMTP_PORT": " ", "NSI_SMTP_CA_FILE": " ", "NSI_SMTP_STARTTLS": "",
+                        "NSI_PII_KEY": " key with spaces ", "NSI_RECIPIENTS": " off "}.items():
+        monkeypatch.setenv(name, value)
+    s = settings.load()
+    assert (s.data_dir.as_posix(), s.smtp_port, s.smtp_ca_file, s.smtp_starttls) == ("data", 587, None, True)
+    assert s.pii_key.get_secret_value() == " key with spaces " and s.recipients == "off"
+    given = settings.load({"NSI_PII_KEY": " k ", "NSI_SMTP_HOST": "  "})
+    assert given.pii_key.get_secret_value() == " k " and given.smtp_host is None and given.recipients is None
 
 
 def test_the_process_environment_is_read(monkeypatch):

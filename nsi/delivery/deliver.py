@@ -47,7 +47,7 @@ class Planned:
     office: Office
     attachment: Path
     sha256: str
-    briefing: messages.MessageFacts
+    facts: messages.MessageFacts  # what the message says about the briefing
     send: bool
     why: str  # why it is sent or skipped, in words
 
@@ -118,16 +118,16 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
         earlier = [r for r, _, _ in served if r < revision]
         this = [at for r, _, at in served if r == revision]
         composite, rank = index.get(office.code, ("", ""))
-        briefing = messages.MessageFacts(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
+        facts = messages.MessageFacts(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
                                      max(earlier) if earlier else None, manifest.get("reason") if earlier else None)
         if this and not resend:
             when = this[-1].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-            planned.append(Planned(office, attachment, recorded[relative], briefing, False,
+            planned.append(Planned(office, attachment, recorded[relative], facts, False,
                                    f"revision {revision} already delivered on {when}; --resend sends it again"))
             continue
-        why = (f"correction of revision {briefing.corrects}" if briefing.corrects
+        why = (f"correction of revision {facts.corrects}" if facts.corrects
                else "sent again (--resend)" if this else "first delivery")
-        planned.append(Planned(office, attachment, recorded[relative], briefing, True, why))
+        planned.append(Planned(office, attachment, recorded[relative], facts, True, why))
     return revision, planned
 
 
@@ -165,7 +165,7 @@ def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPy
             log(f"{item.office.code} {item.office.name}: {outcome.why}")
             continue
         sent_at = now()
-        message = messages.build(item.briefing, item.office, recipients.sender, pdf, item.sha256, sent_at)
+        message = messages.build(item.facts, item.office, recipients.sender, pdf, item.sha256, sent_at)
         outbox_file = _write_outbox(folder, item.office.code, month, revision, message.as_bytes())
         if smtp is None:
             outcome = Outcome(item.office, "outbox", item.why, message["Message-ID"])
@@ -198,7 +198,7 @@ def _record(con, folder: Path, month: str, revision: int, item: Planned, outcome
     error = outcome.why if outcome.status == "failed" else None
     con.execute("INSERT INTO deliveries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [month, revision, item.office.code, item.office.name, ", ".join(item.office.addresses), item.sha256,
-                 outcome.message_id, outcome.status, item.briefing.corrects, outcome.attempts, error, relative_outbox,
+                 outcome.message_id, outcome.status, item.facts.corrects, outcome.attempts, error, relative_outbox,
                  run_id, at])
     # The manifest of the revision keeps the same record, so the published folder alone tells who got what.
     manifest_path = folder / "manifest.json"
@@ -206,7 +206,7 @@ def _record(con, folder: Path, month: str, revision: int, item: Planned, outcome
     manifest.setdefault("deliveries", []).append({
         "code": item.office.code, "office": item.office.name, "addresses": list(item.office.addresses),
         "revision": revision, "attachment": f"reports/{item.office.code}.pdf", "attachment_sha256": item.sha256,
-        "message_id": outcome.message_id, "status": outcome.status, "correction_of": item.briefing.corrects,
+        "message_id": outcome.message_id, "status": outcome.status, "correction_of": item.facts.corrects,
         "attempts": outcome.attempts, "error": error, "outbox_file": relative_outbox, "run_id": run_id,
         "at": at.isoformat(timespec="seconds")})
     manifests.write(manifest, folder)

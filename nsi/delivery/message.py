@@ -13,7 +13,7 @@ from nsi.delivery.recipients import Office
 
 @dataclass(frozen=True)
 class MessageFacts:
-    """What the message says about the attached briefing."""
+    """What the message says about the attached facts."""
 
     month: str  # YYYY-MM
     revision: int
@@ -28,46 +28,46 @@ def month_zh(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:])}月"
 
 
-def attachment_name(briefing: MessageFacts, office: Office) -> str:
-    return f"南京平安指数简报_{month_zh(briefing.month)}_{office.area}_第{briefing.revision}版.pdf"
+def attachment_name(facts: MessageFacts, office: Office) -> str:
+    return f"南京平安指数简报_{month_zh(facts.month)}_{office.area}_第{facts.revision}版.pdf"
 
 
-def subject(briefing: MessageFacts, office: Office) -> str:
-    prefix = "【更正】" if briefing.corrects else ""
-    return f"{prefix}南京平安指数{month_zh(briefing.month)}简报（{office.area}，第{briefing.revision}版）"
+def subject(facts: MessageFacts, office: Office) -> str:
+    prefix = "【更正】" if facts.corrects else ""
+    return f"{prefix}南京平安指数{month_zh(facts.month)}简报（{office.area}，第{facts.revision}版）"
 
 
-def body(briefing: MessageFacts, office: Office, sha256: str) -> str:
-    month = month_zh(briefing.month)
-    if briefing.rank:
-        standing = (f"本月{office.area}平安指数为 {briefing.composite}，"
-                    f"在全市{briefing.districts}个区中排第 {briefing.rank} 位。")
+def body(facts: MessageFacts, office: Office, sha256: str) -> str:
+    month = month_zh(facts.month)
+    if facts.rank:
+        standing = (f"本月{office.area}平安指数为 {facts.composite}，"
+                    f"在全市{facts.districts}个区中排第 {facts.rank} 位。")
     else:
-        standing = f"本月全市平安指数为 {briefing.composite}，各区指数与排名见附件。"
+        standing = f"本月全市平安指数为 {facts.composite}，各区指数与排名见附件。"
     lines = [f"{office.name}：", "",
-             f"现发送{month}南京平安指数{office.area}简报（第{briefing.revision}版），见附件。", standing]
-    if briefing.corrects:
-        reason = f"更正原因：{briefing.reason}。" if briefing.reason else ""
-        lines += ["", f"本版为更正版，替代此前发送的第{briefing.corrects}版，请以本版为准。{reason}"]
-    lines += ["", f"附件：{attachment_name(briefing, office)}", f"SHA-256：{sha256}", "",
+             f"现发送{month}南京平安指数{office.area}简报（第{facts.revision}版），见附件。", standing]
+    if facts.corrects:
+        reason = f"更正原因：{facts.reason}。" if facts.reason else ""
+        lines += ["", f"本版为更正版，替代此前发送的第{facts.corrects}版，请以本版为准。{reason}"]
+    lines += ["", f"附件：{attachment_name(facts, office)}", f"SHA-256：{sha256}", "",
               "本邮件由南京平安指数系统发送，附件与发布版本逐字节一致。如有疑问，请联系市委政法委。"]
     return "\n".join(lines) + "\n"
 
 
-def build(briefing: MessageFacts, office: Office, sender: tuple[str, str], pdf: bytes, sha256: str,
+def build(facts: MessageFacts, office: Office, sender: tuple[str, str], pdf: bytes, sha256: str,
           now: datetime) -> EmailMessage:
     message = EmailMessage()
-    message["Subject"] = subject(briefing, office)
+    message["Subject"] = subject(facts, office)
     message["From"] = Address(display_name=sender[0], addr_spec=sender[1])
     message["To"] = [Address(display_name=office.name, addr_spec=a) for a in office.addresses]
     message["Date"] = format_datetime(now)
     domain = sender[1].rsplit("@", 1)[1]
-    message["Message-ID"] = make_msgid(idstring=f"nsi.{briefing.month}.{office.code}.rev{briefing.revision}",
+    message["Message-ID"] = make_msgid(idstring=f"nsi.{facts.month}.{office.code}.rev{facts.revision}",
                                        domain=domain)
-    message["X-NSI-Month"] = briefing.month
+    message["X-NSI-Month"] = facts.month
     message["X-NSI-District"] = office.code
-    message["X-NSI-Revision"] = str(briefing.revision)
+    message["X-NSI-Revision"] = str(facts.revision)
     message["X-NSI-Attachment-SHA256"] = sha256
-    message.set_content(body(briefing, office, sha256))
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=attachment_name(briefing, office))
+    message.set_content(body(facts, office, sha256))
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=attachment_name(facts, office))
     return message

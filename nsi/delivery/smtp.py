@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from nsi.settings import Settings, SettingsError
-from nsi.settings import load as load_settings
 
 
 class SmtpConfigError(SettingsError):
@@ -56,16 +55,6 @@ class SmtpSettings(BaseModel):
         if smtp.ca_file and not os.path.exists(smtp.ca_file):
             raise SmtpConfigError(f"NSI_SMTP_CA_FILE names {smtp.ca_file}, which does not exist")
         return smtp
-
-    @classmethod
-    def from_environment(cls, env=None) -> SmtpSettings | None:
-        """From the process environment, or from the mapping `env` alone."""
-        try:
-            return cls.from_settings(load_settings(env))
-        except SmtpConfigError:
-            raise
-        except SettingsError as exc:
-            raise SmtpConfigError(str(exc)) from None
 
     def describe(self) -> str:
         login = f", login {self.username}" if self.username else ""
