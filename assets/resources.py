@@ -23,6 +23,7 @@ from indicators import methodology as methodologies
 from nsi.settings import Settings
 from nsi import warehouse as warehouse_connection
 from nsi.month import Month
+from nsi.scale import declared_scale
 from nsi.warehouse import WAREHOUSE_CONFIG, database_path
 
 
@@ -154,8 +155,6 @@ class RunPins(dg.ConfigurableResource):
         return methodologies.by_version(pinned) if pinned else methodologies.for_month(month)
 
     def population_scale(self, raw: Path, month: Month) -> float:
-        from nsi.scale import declared_scale
-
         return self.population_scales[month.key] if month.key in self.population_scales else declared_scale(raw, month)
 
 
