@@ -6,10 +6,12 @@ Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and
 import dagster as dg
 
 from assets.partitions import monthly_partitions
-from assets.resources import NsiWarehouse, SettingsResource
-from nsi.exports import SOURCES, SPECS
+from assets.resources import NsiWarehouse, RunPins, SettingsResource
+from nsi import vocabulary as vocabularies
+from nsi.exports import EXTENSIONS, SOURCES
+from nsi.ingest.inspect import findings_text, inspect_failure
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
-from nsi.ingest.read import ExportFileError
+from nsi.ingest.read import ExportFileError, MissingColumnsError
 from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
 from nsi.month import Month
 from nsi.reference import load_reference
@@ -17,14 +19,15 @@ from nsi.reference import load_reference
 RECONCILES = "rows_reconcile"
 ALL_DISTRICTS = "all_11_districts"
 PLAUSIBLE_VOLUME = "volume_within_trailing_band"
+KNOWN_VALUES = "unknown_values_within_share"
 VOLUME_BAND = (0.5, 1.6)  # of the median of the trailing three months
 
 
 def find_export(warehouse: NsiWarehouse, source: str, month: str):
     folder = warehouse.raw / source
-    candidates = sorted(p for p in folder.glob(f"{month}.*") if p.name.lower() in (f"{month}.csv", f"{month}.xlsx"))
+    candidates = sorted(p for p in folder.glob(f"{month}.*") if p.name.lower() in {f"{month}.{e}" for e in EXTENSIONS})
     if not candidates:
-        return folder / f"{month}.{SPECS[source].extension}"  # read_export says it is missing and where it goes
+        return folder / f"{month}.csv"  # read_export says it is missing and where it goes
     if len(candidates) > 1:
         raise ExportFileError(candidates[0], f"two exports for {month}: {', '.join(p.name for p in candidates)}",
                               "Keep only the one to load")
@@ -36,42 +39,63 @@ def _folders(warehouse: NsiWarehouse) -> Folders:
 
 
 def _fail(exc: Exception, source: str, month: str) -> dg.Failure:
-    return dg.Failure(description=f"{source} {month}: {exc}", metadata={"file": str(getattr(exc, "path", "")),
-                                                                       "what to do": getattr(exc, "action", "")})
+    metadata = {"file": str(getattr(exc, "path", "")), "what to do": getattr(exc, "action", "")}
+    description = f"{source} {month}: {exc}"
+    if isinstance(exc, MissingColumnsError):
+        # Everything the inspector finds, so that one edit of the vocabulary fixes the file.
+        findings = findings_text(inspect_failure(exc))
+        metadata["findings"] = dg.MetadataValue.md(f"```\n{findings}\n```")
+        description += "\n" + findings
+    return dg.Failure(description=description, metadata=metadata)
+
+
+def _labels(source: str) -> vocabularies.Vocabulary:
+    return vocabularies.load(source)
 
 
 def build_extract(source: str) -> dg.AssetsDefinition:
-    spec = SPECS[source]
+    spec = _labels(source)
 
     @dg.asset(
         name=f"extract_{source}", group_name="ingest", partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(), kinds={"parquet", "polars"}, code_version="1",
-        description=f"{spec.label_zh} export of the month: decoded, headers mapped, dates parsed, districts resolved, "
+        description=f"{spec.label_zh} export of the month: decoded, headers and values mapped through the source's "
+                    "vocabulary (data/vocabularies), dates parsed, districts resolved, "
                     "personal data replaced by keyed hashes (warehouse/extract/<source>/<month>.parquet); "
                     "the input file archived by its sha256.",
     )
-    def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse,
+    def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins,
                  settings: SettingsResource) -> dg.MaterializeResult:
         reference = load_reference()
         summary = {}
         for month in context.partition_keys:
             try:
+                vocabulary = pins.vocabulary(source, month, settings.vocabulary_dir)
                 path = find_export(warehouse, source, month)
-                extracted = extract_month(path, source, month, reference, _folders(warehouse), context.run.run_id,
+                extracted = extract_month(path, vocabulary, month, reference, _folders(warehouse), context.run.run_id,
                                           settings.pii_key)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
+            except vocabularies.VocabularyError as exc:
+                raise dg.Failure(description=f"{source} {month}: {exc}") from exc
             with warehouse.connect() as con:
                 record_extract(con, extracted)
             if extracted.development_key:
                 context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
+            unknown = extracted.unknown_values
             summary[month] = {"file": extracted.file_name, "sha256": extracted.sha256, "rows_read": extracted.rows_read,
-                              "encoding": extracted.encoding}
-            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {extracted.file_name} ({extracted.encoding})")
+                              "encoding": extracted.encoding, "vocabulary": vocabulary.name,
+                              "unknown_values": unknown.select("column", "value", "rows", "action").to_dicts()}
+            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {extracted.file_name} "
+                             f"({extracted.encoding}, vocabulary {vocabulary.name})")
+            if unknown.height:
+                listed = "; ".join(f"{r['column']} '{r['value']}' ×{r['rows']} ({r['action']})" for r in unknown.head(10).iter_rows(named=True))
+                context.log.warning(f"{source} {month}: values not in {vocabulary.name}: {listed}")
         last = summary[context.partition_keys[-1]]
         return dg.MaterializeResult(metadata={
             "rows_read": sum(s["rows_read"] for s in summary.values()),
-            "input_sha256": last["sha256"], "encoding": last["encoding"],
+            "input_sha256": last["sha256"], "encoding": last["encoding"], "vocabulary": last["vocabulary"],
+            "unknown_values": dg.MetadataValue.json({m: s["unknown_values"] for m, s in summary.items() if s["unknown_values"]}),
             "months": dg.MetadataValue.json(summary),
         })
 
@@ -79,7 +103,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
 
 
 def build_valid(source: str) -> dg.AssetsDefinition:
-    spec = SPECS[source]
+    spec = _labels(source)
 
     @dg.asset(
         name=f"valid_{source}", group_name="ingest", partitions_def=monthly_partitions,
@@ -94,10 +118,14 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                               description="every one of the 11 districts has loaded rows"),
             dg.AssetCheckSpec(PLAUSIBLE_VOLUME, asset=f"valid_{source}",
                               description="rows loaded within 0.5–1.6× the median of the three months before"),
+            dg.AssetCheckSpec(KNOWN_VALUES, asset=f"valid_{source}", blocking=True,
+                              description="rows rejected for a value the vocabulary does not know stay within the share "
+                                          "the methodology allows (unknown_values.max_share)"),
         ],
     )
-    def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse):
+    def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins, settings: SettingsResource):
         reference = load_reference()
+        unknown_shares: dict[str, dict] = {}
         results: dict[str, ValidationCounts] = {}
         coverage: dict[str, list[str]] = {}
         volume_notes: dict[str, str] = {}
@@ -105,12 +133,20 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             month = Month.parse(key)
             with warehouse.connect() as con:
                 try:
-                    loaded = load_month(con, source, month, _folders(warehouse), context.run.run_id)
+                    loaded = load_month(con, source, month, _folders(warehouse), context.run.run_id, settings.vocabulary_dir)
                 except NotExtractedError as exc:
                     raise dg.Failure(description=str(exc)) from exc
                 except WrongMonthError as exc:
                     raise dg.Failure(description=f"{source} {key}: {exc}") from exc
             validated, median = loaded.counts, loaded.trailing_median
+            limit = pins.methodology(key).unknown_values.max_share
+            unknown_rows = validated.rejected_by_rule.get("unknown_value", 0)
+            share = unknown_rows / validated.rows_read if validated.rows_read else 0.0
+            if share > limit:
+                unknown_shares[key] = {
+                    "rows": unknown_rows, "share": round(share, 4), "allowed": limit,
+                    "what to do": f"add the values listed by `nsi inspect` (or the run summary) to "
+                                  f"data/vocabularies/{loaded.vocabulary}.yaml, then run the month again"}
             results[key], coverage[key] = validated, loaded.districts_covered
             if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
                 volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
@@ -138,6 +174,11 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                                   metadata={"months_not_reconciling": unreconciled})
         yield dg.AssetCheckResult(check_name=ALL_DISTRICTS, passed=not missing,
                                   metadata={"missing_districts": dg.MetadataValue.json(missing)})
+        yield dg.AssetCheckResult(check_name=KNOWN_VALUES, passed=not unknown_shares,
+                                  description="; ".join(f"{m}: {v['rows']} rows ({v['share']:.1%}) have values the vocabulary "
+                                                        f"does not know, more than {v['allowed']:.1%}; {v['what to do']}"
+                                                        for m, v in unknown_shares.items()) or None,
+                                  metadata={"months_over_share": dg.MetadataValue.json(unknown_shares)})
         yield dg.AssetCheckResult(check_name=PLAUSIBLE_VOLUME, passed=not volume_notes,
                                   severity=dg.AssetCheckSeverity.WARN, metadata={"outside_band": dg.MetadataValue.json(volume_notes)})
 

@@ -23,6 +23,7 @@ from indicators import methodology as methodologies
 from nsi.settings import Settings
 from nsi import warehouse as warehouse_connection
 from nsi.month import Month
+from nsi import vocabulary as vocabularies
 from nsi.scale import declared_scale
 from nsi.warehouse import WAREHOUSE_CONFIG, database_path
 
@@ -144,15 +145,20 @@ class BriefingRenderer(dg.ConfigurableResource):
 
 class RunPins(dg.ConfigurableResource):
     """What a month is computed with when it must not be today's choice: `nsi verify` pins the methodology
-    version and population scale each month was published with (from its manifest). Unpinned months use
-    the methodology version valid for the month and the scale the exports declare (nsi.scale)."""
+    version, population scale and source vocabularies each month was published with (from its manifest).
+    Unpinned months use the methodology version valid for the month, the scale the exports declare
+    (nsi.scale) and the newest vocabularies."""
 
     methodology_versions: dict[str, str] = {}  # month → version
     population_scales: dict[str, float] = {}  # month → share of the population the exports stand for
+    vocabulary_versions: dict[str, int] = {}  # "<month>:<source>" → version of the source's vocabulary
 
     def methodology(self, month: str) -> methodologies.Methodology:
         pinned = self.methodology_versions.get(month)
         return methodologies.by_version(pinned) if pinned else methodologies.for_month(month)
+
+    def vocabulary(self, source: str, month: str, directory: Path | None) -> vocabularies.Vocabulary:
+        return vocabularies.load(source, self.vocabulary_versions.get(f"{month}:{source}"), directory)
 
     def population_scale(self, raw: Path, month: Month) -> float:
         return self.population_scales[month.key] if month.key in self.population_scales else declared_scale(raw, month)

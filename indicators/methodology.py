@@ -167,6 +167,13 @@ class EarlyWarning(BaseModel):
         return self
 
 
+class UnknownValues(BaseModel):
+    """How many rows of a source's month may be rejected for values its vocabulary does not know
+    before the month stops: past this, the vocabulary is out of date, not the rows wrong."""
+    model_config = ConfigDict(extra="forbid")
+    max_share: float = Field(ge=0, le=1)  # of the rows read
+
+
 class Methodology(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str
@@ -180,6 +187,7 @@ class Methodology(BaseModel):
     geometric_range: tuple[float, float]
     monte_carlo: MonteCarlo
     early_warning: EarlyWarning
+    unknown_values: UnknownValues
     goalpost_basis: str
     sub_indices: list[SubIndex]
     notes: list[str] = []

@@ -1,8 +1,11 @@
 """Reference data: districts, populations, streets and every name or code exports still carry.
 
 One question answered here: "which district (and street) is this?". Names are matched after
-normalisation (full-width → half-width, spaces dropped), so "白下 区" and "白下区" agree. A 江北新区
-name or code resolves only through its street; without one it is unresolvable by design.
+normalisation (full-width → half-width, traditional → simplified characters, spaces dropped), so
+"白下 区", "白下区" and "白下區" agree. A 江北新区 name or code resolves only through its street (or
+its police station); without one it is unresolvable by design. A district cell that names only the
+city (南京市, 320100: calls taken by the city's 110 centre) is placed by the row's police branch,
+station or mediation committee (units.csv).
 """
 
 from __future__ import annotations
@@ -12,23 +15,28 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import opencc
 import polars as pl
 import yaml
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 CITY_CODE = "320100"
 BY_STREET = "by_street"
+UNIT_KINDS = ("police_branch", "police_station", "mediation_committee")
+_TO_SIMPLIFIED = opencc.OpenCC("t2s")
 
 
 class ReferenceDataError(ValueError):
     """A reference file is malformed; the message names the file, row and key."""
 
 
+@lru_cache(maxsize=65536)
 def normalise_text(value: str | None) -> str:
-    """Full-width to half-width (NFKC), drop every kind of whitespace."""
+    """Full-width to half-width (NFKC), traditional to simplified characters, no whitespace of any kind."""
     if value is None:
         return ""
-    return "".join(unicodedata.normalize("NFKC", str(value)).split())
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    return _TO_SIMPLIFIED.convert(text) if not text.isascii() else text
 
 
 def _street_key(name: str) -> str:
@@ -89,6 +97,9 @@ class Reference:
         self._load_district_aliases(self._read(files, "district_aliases"))
         self._load_street_aliases(self._read(files, "street_aliases"))
         self._load_structure(self._read(files, "population_structure"))
+        self.address_prefixes = tuple(sorted((normalise_text(p) for p in manifest.get("address_prefixes", [])),
+                                             key=len, reverse=True))
+        self._load_units(self._read(files, "units"))
 
     # ---- loading and validation -------------------------------------------------------------
     def _read(self, files: dict, key: str) -> tuple[Path, list[dict]]:
@@ -207,6 +218,52 @@ class Reference:
         if "ALL" not in self._structure and set(self.districts) - set(self._structure):
             raise ReferenceDataError(f"{path}: no structure for some districts and no ALL row to fall back on")
 
+    def _load_units(self, loaded) -> None:
+        path, rows = loaded
+        self._need(path, rows, ("name", "kind", "district_code", "street_code"))
+        self.units: dict[str, tuple[str, str | None, str]] = {}  # key → (district or by_street, street, kind)
+        for line, row in enumerate(rows, start=2):
+            kind, district, street = row["kind"], row["district_code"], row["street_code"] or None
+            if kind not in UNIT_KINDS:
+                raise ReferenceDataError(f"{path}, row {line}, column kind: '{kind}' is not one of {', '.join(UNIT_KINDS)}")
+            if district != BY_STREET and district not in self.districts:
+                raise ReferenceDataError(f"{path}, row {line}, column district_code: unknown district {district}")
+            if street and (street not in self.streets or (district != BY_STREET and self.streets[street].district_code != district)):
+                raise ReferenceDataError(f"{path}, row {line}, column street_code: {street} is not a street of {district}")
+            if district == BY_STREET and kind != "police_branch":
+                raise ReferenceDataError(f"{path}, row {line}: only a police branch can leave the district to its stations")
+            key = self._unit_key(row["name"])
+            if key in self.units and self.units[key][:2] != (district, street):
+                raise ReferenceDataError(f"{path}, row {line}, column name: '{row['name']}' already names another unit")
+            self.units[key] = (district, street, kind)
+
+    def _unit_key(self, name: str | None) -> str:
+        """A unit's name without the city or province in front (南京市公安局鼓楼分局 → 公安局鼓楼分局 → 鼓楼分局)."""
+        key = self.strip_prefixes(normalise_text(name))
+        return key[3:] if key.startswith("公安局") and len(key) > 3 else key
+
+    def strip_prefixes(self, key: str) -> str:
+        for prefix in self.address_prefixes:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                key = key[len(prefix):]
+        return key
+
+    def resolve_unit(self, name: str | None) -> Resolution | None:
+        """A police branch, station or mediation committee → its district (and street); a station named
+        with its branch in front (鼓楼分局宁海路派出所) is found by the part after the branch."""
+        key = self._unit_key(name)
+        if not key:
+            return None
+        found = self.units.get(key)
+        if found is None and "分局" in key:
+            found = self.units.get(key.split("分局", 1)[1])
+        if found is None:
+            return None
+        district, street, kind = found
+        if district == BY_STREET:
+            return Resolution(None, None, "jiangbei_branch")
+        return Resolution(district, street, kind)
+
     def age_sex_structure(self, code: str) -> dict[tuple[str, str], float]:
         """Population shares of the 16+ residents by (sex, age group), for post-stratifying the survey."""
         return self._structure.get(code, self._structure.get("ALL", {}))
@@ -249,9 +306,41 @@ class Reference:
             candidates = [s for s in candidates if s.district_code == district_code] or candidates
         return candidates[0] if len(candidates) == 1 else None
 
+    def is_city(self, key: str) -> bool:
+        return key in (self.city_code, normalise_text(self.city_name_zh), normalise_text(self.city_name_zh)[:-1])
+
+    def resolve_place(self, district: str | None, street: str | None = None, branch: str | None = None,
+                      unit: str | None = None) -> Resolution:
+        """Which district a row belongs to: its district column, else (when that is empty or only the
+        city) its police branch, then its station or mediation committee; the street from the street
+        column, else from the station or committee."""
+        key = self.strip_prefixes(normalise_text(district))
+        if key and not self.is_city(key):
+            return self.resolve(district, street)
+        by_branch = self.resolve_unit(branch)
+        by_unit = self.resolve_unit(unit)
+        if by_branch is not None and by_branch.district_code:
+            street_code = by_unit.street_code if by_unit and by_unit.district_code == by_branch.district_code else None
+            found = self.resolve_street(street, by_branch.district_code)
+            if found is not None and found.district_code == by_branch.district_code:
+                street_code = found.street_code
+            return Resolution(by_branch.district_code, street_code, "police_branch")
+        if by_unit is not None and by_unit.district_code:
+            found = self.resolve_street(street, by_unit.district_code)
+            street_code = found.street_code if found is not None and found.district_code == by_unit.district_code else by_unit.street_code
+            return Resolution(by_unit.district_code, street_code, by_unit.how)
+        resolved = self.resolve(None, street)
+        if resolved.district_code is None and by_branch is not None:  # 江北新区分局 and no station or street
+            return Resolution(None, None, "jiangbei_without_street")
+        if resolved.district_code is None and key:
+            return Resolution(None, None, "city_only")
+        return resolved
+
     def resolve(self, district: str | None, street: str | None = None) -> Resolution:
         """Which district a row belongs to, from its district column (name, old name, code, typo) and street."""
         key = normalise_text(district)
+        if key and key not in self.district_aliases and (bare := self.strip_prefixes(key)) != key:
+            key = bare  # 江苏省南京市栖霞区, 南京市江宁区
         target, how = self.district_aliases.get(key, (None, "unknown"))
         if target == BY_STREET or (target is None and not key):
             found = self.resolve_street(street)

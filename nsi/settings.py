@@ -25,6 +25,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="the data directory: raw/, archive/, warehouse/, work/, published/, out/")
     pii_key: SecretStr | None = Field(None, description="secret of the keyed hash of personal data; unset: a development key (the Dagster log of the run says so)")
+    vocabulary_dir: Path | None = Field(None, description="the source vocabularies (default data/vocabularies of the code); see docs/ingest.md")
     recipients: str | None = Field(None, description="the recipients file (default config/recipients.yaml); `off`: deliver nothing")
     lock_wait_seconds: float = Field(1800.0, ge=0, description="how long a run waits for another run holding the warehouse")
     smtp_host: str | None = Field(None, description="mail server; unset: messages go to the outbox only")

@@ -21,7 +21,6 @@ import duckdb
 
 from assets.resources import RunPins
 from indicators.methodology import by_version
-from nsi.exports import SPECS
 from nsi.month import Month
 from nsi.publication.manifest import code_version, sha256_of
 from nsi.publication.work import work_dir
@@ -69,7 +68,7 @@ def _restore(archive: Path, raw: Path, month: str, inputs: list[dict]) -> None:
         if sha256_of(source) != item["sha256"]:
             raise VerifyError(f"archived input {item['file_name']} of {item['source']} {month} does not match its "
                               f"recorded sha256: the archive was altered")
-        suffix = Path(item["file_name"]).suffix or f".{SPECS[item['source']].extension}"
+        suffix = Path(item["file_name"]).suffix or ".csv"
         target = raw / item["source"] / f"{month}{suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

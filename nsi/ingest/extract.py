@@ -1,7 +1,9 @@
 """Extract: a raw export → canonical, typed, PII-free rows, each still pointing at its file row.
 
-Nothing here rejects a row; values that do not parse become null beside their cleaned text
-(`<column>_text`) so validation can say exactly what was wrong.
+Nothing here rejects a row; values that do not parse, and category values the vocabulary does not
+know, become null beside their cleaned text (`<column>_text`) so validation can say exactly what was
+wrong. Unknown values are also counted (`Extracted.unknown_values`): the analyst's list of what to add
+to the vocabulary.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from pathlib import Path
 import polars as pl
 from pydantic import SecretStr
 
-from nsi.exports import ExportSpec
 from nsi.ingest import normalise, pii
 from nsi.ingest.read import RawExport, read_export
 from nsi.reference import Reference
+from nsi.vocabulary import PLACE_COLUMNS, Column, ValueTable, Vocabulary, unnumbered
+
+UNKNOWN_VALUE_COLUMNS = {"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64, "action": pl.Utf8}
 
 REDACTION_TOKENS = {"phone": "[电话]", "id_number": "[证件号]", "name": "[姓名]", "address": "[地址]"}
 
@@ -30,20 +34,25 @@ class Extracted:
     header_row: int
     rows_read: int
     blank_rows: int
-    headers_used: dict[str, str] = field(default_factory=dict)
+    headers_used: dict[str, list[str]] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     development_key: bool = False
+    vocabulary: str = ""  # <source>/v<N>
+    vocabulary_sha256: str = ""
+    unknown_values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS))
 
 
 def _resolve_districts(frame: pl.DataFrame, reference: Reference) -> pl.DataFrame:
-    pairs = frame.select("district_text", "street_text").unique()
-    resolved = [reference.resolve(d, s) for d, s in pairs.iter_rows()]
-    lookup = pairs.with_columns(
+    keys = [f"{c}_text" for c in PLACE_COLUMNS if f"{c}_text" in frame.columns]
+    places = frame.select([pl.col(k) for k in keys]).unique()
+    named = dict.fromkeys(f"{c}_text" for c in PLACE_COLUMNS)
+    resolved = [reference.resolve_place(*({**named, **dict(zip(keys, row))}).values()) for row in places.iter_rows()]
+    lookup = places.with_columns(
         district_code=pl.Series([r.district_code for r in resolved], dtype=pl.Utf8),
         street_code=pl.Series([r.street_code for r in resolved], dtype=pl.Utf8),
         district_how=pl.Series([r.how for r in resolved], dtype=pl.Utf8),
     )
-    return frame.join(lookup, on=["district_text", "street_text"], how="left", nulls_equal=True)
+    return frame.join(lookup, on=keys, how="left", nulls_equal=True)
 
 
 def _free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, pii_columns: list) -> pl.Series:
@@ -55,23 +64,68 @@ def _free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, pii_c
     return pii.scrub_column(work, column)[column]
 
 
-def _typed(frame: pl.DataFrame, spec: ExportSpec) -> list[pl.Series]:
+def _mapped(frame: pl.DataFrame, column: Column, tables: list[ValueTable | None],
+            headers: list[str]) -> tuple[list[pl.Series], pl.DataFrame]:
+    """The column's canonical values and its cleaned text; the values no table knows, counted.
+
+    Each distinct (value, header) is looked up once: categories repeat a handful of values.
+    """
+    cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
+    which_name = f"_header_{column.name}"
+    which = frame[which_name] if which_name in frame.columns else pl.Series(which_name, [0] * frame.height, pl.UInt8)
+    pairs = pl.DataFrame({"text": cleaned, "which": which.fill_null(0)})
+    distinct = pairs.unique().drop_nulls("text")
+    values, unknown = [], []
+    for text, index in distinct.iter_rows():
+        table = tables[index] if index < len(tables) else None
+        value = table.map(text) if table is not None else text
+        if value is None:
+            unknown.append((text, index))
+            value = text if column.unknown == "keep" else None
+        elif table is None and column.numbered:
+            value = unnumbered(value) or value
+        values.append(value)
+    lookup = distinct.with_columns(value=pl.Series(values, dtype=pl.Utf8))
+    joined = pairs.join(lookup, on=["text", "which"], how="left", maintain_order="left")
+    counts = pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS)
+    if unknown:
+        found = pl.DataFrame(unknown, schema={"text": pl.Utf8, "which": pl.UInt8}, orient="row")
+        counts = (pairs.join(found, on=["text", "which"], how="semi").group_by("text", "which").len()
+                  .select(column=pl.lit(column.name), header=pl.col("which").map_elements(lambda i: headers[i], pl.Utf8),
+                          value=pl.col("text"), rows=pl.col("len").cast(pl.Int64),
+                          action=pl.lit("kept" if column.unknown == "keep" else "rejected"))
+                  .sort("rows", "value", descending=[True, False]))
+    return [joined["value"].alias(column.name), cleaned.alias(f"{column.name}_text")], counts
+
+
+def _typed(frame: pl.DataFrame, vocabulary: Vocabulary, raw: RawExport) -> tuple[list[pl.Series], list[pl.DataFrame]]:
     """Typed values beside their cleaned text; category-like columns cleaned once per distinct value."""
     expressions: list[pl.Expr] = []
-    for column in spec.columns:
+    series: list[pl.Series] = []
+    unknown: list[pl.DataFrame] = []
+    for column in vocabulary.columns:
         if column.pii or column.free_text or column.kind in ("datetime", "date"):
             continue
-        if column.name in ("district", "street"):
+        if column.name in PLACE_COLUMNS:
             cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
-            expressions.append(cleaned.alias(f"{column.name}_text"))
+            series.append(cleaned.alias(f"{column.name}_text"))
         elif column.kind in ("int", "float"):
             text = normalise.clean_code(pl.col(column.name))
             expressions += [text.alias(f"{column.name}_text"), normalise.parse_number(text).alias(column.name)]
-        elif column.name == spec.id_column:
+        elif column.name == vocabulary.id_column:
             expressions.append(normalise.clean_code(pl.col(column.name)))
+        elif column.mapped and column.name in raw.header_tables:
+            mapped, counts = _mapped(frame, column, raw.header_tables[column.name], raw.headers_used[column.name])
+            series += mapped
+            unknown.append(counts)
+        elif column.mapped:  # not in the file: null, and nothing unknown
+            series += [frame[column.name], frame[column.name].alias(f"{column.name}_text")]
         else:
-            expressions.append(normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name))))
-    return frame.select(expressions).get_columns()
+            cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
+            if column.numbered:
+                cleaned = normalise.on_distinct(cleaned, pl.col(column.name).str.replace(r"^\d{1,3}[.、．]?(\D)", "${1}"))
+            series.append(cleaned)
+    return [*frame.select(expressions).get_columns(), *series], unknown
 
 
 def _moment(frame: pl.DataFrame, column: str) -> list[pl.Series]:
@@ -79,9 +133,9 @@ def _moment(frame: pl.DataFrame, column: str) -> list[pl.Series]:
     return [normalise.parse_datetime(text).alias(column), text]
 
 
-def extract_frame(raw: RawExport, spec: ExportSpec, reference: Reference, key: bytes) -> pl.DataFrame:
+def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, key: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = raw.frame
-    pii_columns = [c for c in spec.columns if c.pii]
+    pii_columns = [c for c in vocabulary.columns if c.pii]
     # Normalised PII values: hashed, and scrubbed out of free text.
     pii_values = frame.select([pii.NORMALISERS[c.pii](pl.col(c.name)).alias(f"_pii_{c.name}") for c in pii_columns])
     # The column groups below are independent. polars releases the GIL, so run side by side they
@@ -90,33 +144,37 @@ def extract_frame(raw: RawExport, spec: ExportSpec, reference: Reference, key: b
         hashes = pool.submit(lambda: pii_values.select(
             [pii.keyed_hash(pl.col(f"_pii_{c.name}"), key).alias(f"{c.name}_hash") for c in pii_columns]).get_columns())
         free_text = {c.name: pool.submit(_free_text, frame, c.name, pii_values, pii_columns)
-                     for c in spec.columns if c.free_text}
-        moments = {c.name: pool.submit(_moment, frame, c.name) for c in spec.columns if c.kind in ("datetime", "date")}
-        typed = pool.submit(_typed, frame, spec)
-        new_columns = [*typed.result(), *hashes.result()]
+                     for c in vocabulary.columns if c.free_text}
+        moments = {c.name: pool.submit(_moment, frame, c.name) for c in vocabulary.columns if c.kind in ("datetime", "date")}
+        typed = pool.submit(_typed, frame, vocabulary, raw)
+        typed_columns, unknown = typed.result()
+        new_columns = [*typed_columns, *hashes.result()]
         new_columns += [f.result() for f in free_text.values()]
         new_columns += [series for f in moments.values() for series in f.result()]
     frame = frame.with_columns(new_columns)
-    frame = frame.drop([c.name for c in pii_columns] + ["district", "street"])
-    frame = _resolve_districts(frame, reference)
-    return frame.select(_column_order(spec))
+    frame = frame.drop([c.name for c in pii_columns] + [c for c in PLACE_COLUMNS if c in frame.columns])
+    frame = _resolve_districts(frame, reference).drop([f"{c}_text" for c in ("branch", "unit") if f"{c}_text" in frame.columns])
+    unknown_values = pl.concat(unknown) if unknown else pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS)
+    return frame.select(column_order(vocabulary)), unknown_values
 
 
-def _column_order(spec: ExportSpec) -> list[str]:
+def column_order(vocabulary: Vocabulary) -> list[str]:
     """The extract's columns: each export column where it stood, then the cleaned texts, hashes and district codes."""
-    kept = [c.name for c in spec.columns if not c.pii and c.name not in ("district", "street")]
-    texts = [f"{c.name}_text" for c in spec.columns
+    kept = [c.name for c in vocabulary.columns if not c.pii and c.name not in PLACE_COLUMNS]
+    texts = [f"{c.name}_text" for c in vocabulary.columns
              if c.name in ("district", "street") or c.kind in ("datetime", "date", "int", "float")]
-    hashes = [f"{c.name}_hash" for c in spec.columns if c.pii]
+    texts += [f"{c.name}_text" for c in vocabulary.columns if c.mapped and not c.pii]
+    hashes = [f"{c.name}_hash" for c in vocabulary.columns if c.pii]
     return ["_row", *kept, *texts, *hashes, "district_code", "street_code", "district_how"]
 
 
-def extract(path: Path, spec: ExportSpec, reference: Reference, pii_secret: SecretStr | None) -> Extracted:
-    raw = read_export(path, spec)
+def extract(path: Path, vocabulary: Vocabulary, reference: Reference, pii_secret: SecretStr | None) -> Extracted:
+    raw = read_export(path, vocabulary)
     key, development = pii.pii_key(pii_secret)
-    frame = extract_frame(raw, spec, reference, key)
+    frame, unknown_values = extract_frame(raw, vocabulary, reference, key)
     return Extracted(
-        source=spec.source, frame=frame, file_name=Path(path).name, encoding=raw.encoding, header_row=raw.header_row,
-        rows_read=raw.frame.height, blank_rows=raw.blank_rows, headers_used=raw.headers_used,
-        ignored_columns=raw.ignored_columns, development_key=development,
+        source=vocabulary.source, frame=frame, file_name=Path(path).name, encoding=raw.encoding,
+        header_row=raw.header_row, rows_read=raw.frame.height, blank_rows=raw.blank_rows,
+        headers_used=raw.headers_used, ignored_columns=raw.ignored_columns, development_key=development,
+        vocabulary=vocabulary.name, vocabulary_sha256=vocabulary.sha256, unknown_values=unknown_values,
     )

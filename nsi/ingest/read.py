@@ -1,19 +1,20 @@
 """Read one raw export as delivered: detect encoding and layout, map headers to canonical names.
 
-The result has one Utf8 column per canonical column (absent optional columns are null) and `_row`,
-the row number as a spreadsheet shows it, so every later message can point at the file's own row.
+The result has one Utf8 column per canonical column of the source's vocabulary (absent optional
+columns are null) and `_row`, the row number as a spreadsheet shows it, so every later message can
+point at the file's own row. Where a file has several headers for one column, each row takes the
+first one filled in, in the vocabulary's order of preference; `_header_<column>` then says which.
 """
 
 from __future__ import annotations
 
 import io
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from nsi.exports import ExportSpec
+from nsi.vocabulary import Column, Vocabulary
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")  # GBK first (what the police system writes, and decodes faster); both reported as gbk
 HEADER_SEARCH_ROWS = 6
@@ -33,13 +34,33 @@ class RawExport:
     frame: pl.DataFrame  # canonical Utf8 columns + _row (Int64)
     encoding: str  # utf-8-sig | utf-8 | gb18030 | xlsx
     header_row: int  # 1-based row of the header in the file
-    headers_used: dict[str, str] = field(default_factory=dict)  # canonical → header found
+    headers_used: dict[str, list[str]] = field(default_factory=dict)  # canonical → headers found, preferred first
     ignored_columns: list[str] = field(default_factory=list)
     blank_rows: int = 0  # wholly empty lines (Excel leaves them); not records, but counted
+    header_tables: dict[str, list] = field(default_factory=dict)  # column → value table of each header used
 
 
-def _header_key(text: str | None) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(text or "")).split()).replace("（", "(").replace("）", ")")
+@dataclass
+class HeaderMatch:
+    """What the header row of a file says, measured against a vocabulary."""
+
+    header_row: int  # 1-based
+    cells: list[str]  # the header cells as written
+    positions: dict[str, list[int]]  # canonical column → positions of its headers in the file, preferred first
+    unrecognised: list[str]  # header cells no column accepts
+    missing: list[str]  # required columns (or groups of alternatives) with no header
+
+    def used(self, vocabulary: Vocabulary) -> dict[str, list[str]]:
+        return {name: [self.cells[p] for p in positions] for name, positions in self.positions.items()}
+
+
+class MissingColumnsError(ExportFileError):
+    """The header row is there, but required columns are not; carries the match for the inspector."""
+
+    def __init__(self, path: Path, problem: str, action: str, match: HeaderMatch, grid: pl.DataFrame, encoding: str,
+                 vocabulary: Vocabulary):
+        super().__init__(path, problem, action)
+        self.match, self.grid, self.encoding, self.vocabulary = match, grid, encoding, vocabulary
 
 
 def decode_csv(path: Path, data: bytes) -> tuple[bytes, str]:
@@ -60,18 +81,19 @@ def decode_csv(path: Path, data: bytes) -> tuple[bytes, str]:
                           "Re-export it as CSV (UTF-8 or GBK) or XLSX")
 
 
-def _grid(path: Path, spec: ExportSpec) -> tuple[pl.DataFrame, str]:
+def read_grid(path: Path) -> tuple[pl.DataFrame, str]:
     """All cells as text, no header interpretation yet."""
     data = path.read_bytes()
     if not data or data.isspace():  # isspace() stops at the first character that is not
         raise ExportFileError(path, "the file is empty", "Re-export the month from the source system")
-    if data[:4] == b"PK\x03\x04":
+    workbook = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}.get(data[:4])
+    if workbook:
         try:
             grid = pl.read_excel(io.BytesIO(data), has_header=False, infer_schema_length=0)
         except Exception as exc:  # calamine raises its own error types
             raise ExportFileError(path, f"the workbook cannot be read ({exc.__class__.__name__})",
                                   "Open it in Excel, save it again as .xlsx and re-run") from exc
-        return grid, "xlsx"
+        return grid, workbook
     utf8, encoding = decode_csv(path, data)
     if data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
@@ -82,58 +104,97 @@ def _grid(path: Path, spec: ExportSpec) -> tuple[pl.DataFrame, str]:
     return grid, encoding
 
 
-def require_export(path: Path, spec: ExportSpec) -> None:
+def require_export(path: Path, vocabulary: Vocabulary) -> None:
     if not Path(path).is_file():
-        raise ExportFileError(path, f"no {spec.label_zh} export for this month",
-                              f"Put the export at {path} (CSV or XLSX) and re-run")
+        raise ExportFileError(path, f"no {vocabulary.label_zh} export for this month",
+                              f"Put the export at {path} (CSV, XLSX or XLS) and re-run")
 
 
-def read_export(path: Path, spec: ExportSpec) -> RawExport:
-    path = Path(path)
-    require_export(path, spec)
-    grid, encoding = _grid(path, spec)
-    known = {_header_key(h): c for h, c in spec.header_map.items()}
-    header_index = None
+def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | None:
+    """The first of the top rows that reads as this source's header row, measured against the vocabulary."""
+    index = vocabulary.header_index
     for i in range(min(HEADER_SEARCH_ROWS, grid.height)):
-        cells = [_header_key(v) for v in grid.row(i)]
-        if sum(cell in known for cell in cells) >= max(3, len(spec.columns) // 3):
-            header_index = i
-            break
-    if header_index is None:
-        raise ExportFileError(path, f"no header row of a {spec.label_zh} export in the first {HEADER_SEARCH_ROWS} rows",
-                              "Check that this is the right file; it needs the column names in one row")
-    header = [_header_key(v) for v in grid.row(header_index)]
-    chosen: dict[str, int] = {}
-    used: dict[str, str] = {}
-    ignored: list[str] = []
-    for position, cell in enumerate(header):
-        name = known.get(cell)
-        if name is None:
-            if cell:
-                ignored.append(cell)
+        cells = ["" if v is None else str(v) for v in grid.row(i)]
+        keys = [vocabulary.key(c) for c in cells]
+        if sum(k in index for k in keys) < max(3, len(vocabulary.columns) // 3):
             continue
-        if name not in chosen:  # first of two variants of the same column wins
-            chosen[name] = position
-            used[name] = cell
-    missing = [c for c in spec.columns if c.required and c.name not in chosen]
-    if missing:
-        names = ", ".join(f"{c.headers[0]} ({c.name})" for c in missing)
-        raise ExportFileError(path, f"required column(s) missing: {names}",
-                              "Re-export with all columns; accepted header names are listed in docs/ingest.md")
+        ranked: dict[str, list[tuple[int, int]]] = {}
+        unrecognised = []
+        for position, key in enumerate(keys):
+            if key not in index:
+                if key:
+                    unrecognised.append(cells[position])
+                continue
+            for column, rank in index[key]:
+                ranked.setdefault(column.name, []).append((rank, position))
+        positions = {name: [p for _, p in sorted(found)] for name, found in ranked.items()}
+        missing = [c.name for c in vocabulary.columns if c.required and c.name not in positions]
+        missing += [" / ".join(group) for group in vocabulary.required_one_of if not set(group) & set(positions)]
+        return HeaderMatch(i + 1, cells, positions, unrecognised, missing)
+    return None
+
+
+def _first_filled(body: pl.DataFrame, positions: list[int]) -> tuple[pl.Expr, pl.Expr | None]:
+    """The column's cell from its most preferred header that is filled in, and which header that was."""
+    columns = [pl.col(body.columns[p]).cast(pl.Utf8) for p in positions]
+    if len(columns) == 1:
+        return columns[0], None
+    filled = [c.str.contains(r"\S").fill_null(False) for c in columns]
+    value = pl.coalesce([pl.when(f).then(c) for f, c in zip(filled, columns)])
+    which = pl.coalesce([pl.when(f).then(pl.lit(i, pl.UInt8)) for i, f in enumerate(filled)])
+    return value, which
+
+
+def missing_columns_error(path: Path, match: HeaderMatch, vocabulary: Vocabulary, grid, encoding) -> MissingColumnsError:
+    names = ", ".join(f"{vocabulary.column(m).headers[0].text} ({m})" if vocabulary.has(m) else m for m in match.missing)
+    return MissingColumnsError(path, f"required column(s) missing: {names}",
+                               f"Run `nsi inspect {Path(path).name}` to see every header; add the file's header names to "
+                               f"{vocabulary.path.parent.name}/{vocabulary.path.name} under data/vocabularies "
+                               "(docs/ingest.md), or re-export with all columns", match, grid, encoding, vocabulary)
+
+
+def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
+    path = Path(path)
+    require_export(path, vocabulary)
+    grid, encoding = read_grid(path)
+    match = match_header(grid, vocabulary)
+    if match is None:
+        raise ExportFileError(path, f"no header row of a {vocabulary.label_zh} export in the first {HEADER_SEARCH_ROWS} rows",
+                              f"Check that this is the right file (`nsi inspect {path.name}` says which source it looks like); "
+                              "it needs the column names in one row")
+    if match.missing:
+        raise missing_columns_error(path, match, vocabulary, grid, encoding)
+    header_index = match.header_row - 1
     body = grid.slice(header_index + 1)
-    columns = body.columns
-    frame = body.select([
-        (pl.col(columns[chosen[c.name]]).cast(pl.Utf8) if c.name in chosen else pl.lit(None, pl.Utf8)).alias(c.name)
-        for c in spec.columns
-    ])
+    selected = []
+    tables: dict[str, list] = {}
+    for column in vocabulary.columns:
+        positions = match.positions.get(column.name)
+        if not positions:
+            selected.append(pl.lit(None, pl.Utf8).alias(column.name))
+            continue
+        value, which = _first_filled(body, positions)
+        selected.append(value.alias(column.name))
+        header_tables = [_table_of(column, vocabulary.key(match.cells[p])) for p in positions]
+        if column.mapped:
+            tables[column.name] = header_tables
+            if which is not None and len(set(map(id, header_tables))) > 1:
+                selected.append(which.alias(f"_header_{column.name}"))
+    frame = body.select(selected)
     first_row = header_index + 2
     frame = frame.with_columns(pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias("_row"))
     # Fully blank lines are an artefact of the export, not records. A row with an ID is not blank;
     # only the rows without one are looked at cell by cell.
-    no_id = frame.filter(~pl.col(spec.id_column).str.contains(r"\S").fill_null(False))
-    present = pl.any_horizontal([pl.col(c.name).str.contains(r"\S") for c in spec.columns]).fill_null(False)
+    no_id = frame.filter(~pl.col(vocabulary.id_column).str.contains(r"\S").fill_null(False))
+    present = pl.any_horizontal([pl.col(c.name).str.contains(r"\S") for c in vocabulary.columns]).fill_null(False)
     blank = no_id.filter(~present)["_row"]
     records = frame.filter(~pl.col("_row").is_in(blank)) if blank.len() else frame
     if records.height == 0:
         raise ExportFileError(path, "the file has a header but no rows", "Re-export the month from the source system")
-    return RawExport(path, records, encoding, header_index + 1, used, ignored, frame.height - records.height)
+    return RawExport(path, records, encoding, match.header_row, match.used(vocabulary), match.unrecognised,
+                     frame.height - records.height, tables)
+
+
+def _table_of(column: Column, key: str):
+    header = next(h for h in column.headers if h.key == key)
+    return header.values or column.values

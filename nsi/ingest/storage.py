@@ -1,6 +1,6 @@
 """Where ingestion keeps its data: the archive of inputs, the extract files, and the layouts of its tables.
 
-Table layouts are declared here, from the export declarations; `nsi.warehouse` checks them before
+Table layouts are declared here, from the source vocabularies; `nsi.warehouse` checks them before
 anything is deleted, so a changed layout stops the write with a message instead of emptying a month.
 """
 
@@ -13,7 +13,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nsi.exports import SPECS, ExportSpec
+from nsi import vocabulary as vocabularies
+from nsi.exports import SOURCES
+from nsi.vocabulary import PLACE_COLUMNS, Vocabulary
 from nsi.warehouse import ensure_table
 
 REJECTS_DDL = """
@@ -24,7 +26,14 @@ CREATE TABLE IF NOT EXISTS rejects (
 EXTRACT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS extract_log (
     source VARCHAR, month VARCHAR, file_name VARCHAR, file_sha256 VARCHAR, file_bytes BIGINT, encoding VARCHAR,
-    header_row INTEGER, rows_read BIGINT, blank_rows BIGINT, ignored_columns VARCHAR, run_id VARCHAR
+    header_row INTEGER, rows_read BIGINT, blank_rows BIGINT, ignored_columns VARCHAR, run_id VARCHAR,
+    vocabulary VARCHAR, vocabulary_sha256 VARCHAR
+)"""
+# Values of mapped columns that the vocabulary does not know, counted per file: what to add to it.
+UNKNOWN_VALUES_DDL = """
+CREATE TABLE IF NOT EXISTS unknown_values (
+    source VARCHAR, month VARCHAR, file_name VARCHAR, "column" VARCHAR, header VARCHAR, value VARCHAR,
+    "rows" BIGINT, action VARCHAR, vocabulary VARCHAR
 )"""
 INGEST_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS ingest_log (
@@ -58,46 +67,54 @@ def _sql_type(kind: str) -> str:
     return {"datetime": "TIMESTAMP", "date": "TIMESTAMP", "int": "DOUBLE", "float": "DOUBLE"}.get(kind, "VARCHAR")
 
 
-def extract_layout(spec: ExportSpec) -> list[tuple[str, str]]:
+def extract_layout(vocabulary: Vocabulary) -> list[tuple[str, str]]:
     """Columns of an extract: what `extract_frame` produces, in a fixed order."""
     columns = [("month", "VARCHAR"), ("file_sha256", "VARCHAR"), ("_row", "BIGINT")]
-    for column in spec.columns:
+    for column in vocabulary.columns:
         if column.pii:
             columns.append((f"{column.name}_hash", "VARCHAR"))
         elif column.name in ("district", "street"):
             columns.append((f"{column.name}_text", "VARCHAR"))
+        elif column.name in PLACE_COLUMNS:
+            continue  # a branch or station places the row; its district and street are what is kept
         elif column.kind in ("datetime", "date", "int", "float"):
             columns += [(column.name, _sql_type(column.kind)), (f"{column.name}_text", "VARCHAR")]
         else:
             columns.append((column.name, "VARCHAR"))
+    # The values of mapped columns as read, for rejects and the list of unknown values (extract only).
+    columns += [(f"{c.name}_text", "VARCHAR") for c in vocabulary.columns if c.mapped and not c.pii]
     columns += [("district_code", "VARCHAR"), ("street_code", "VARCHAR"), ("district_how", "VARCHAR")]
     return columns
 
 
-def valid_layout(spec: ExportSpec) -> list[tuple[str, str]]:
+def valid_layout(vocabulary: Vocabulary) -> list[tuple[str, str]]:
     """Columns of valid_<source>: typed values only (the *_text copies stay in the extract)."""
     keep_text = ("district_text", "street_text")
-    return [(n, t) for n, t in extract_layout(spec) if not n.endswith("_text") or n in keep_text]
+    return [(n, t) for n, t in extract_layout(vocabulary) if not n.endswith("_text") or n in keep_text]
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> None:
     con.execute(REJECTS_DDL)
     con.execute(INGEST_LOG_DDL)
     con.execute(EXTRACT_LOG_DDL)
-    for spec in SPECS.values():
-        ensure_table(con, f"valid_{spec.source}", valid_layout(spec))
+    con.execute(UNKNOWN_VALUES_DDL)
+    # Warehouses from before vocabularies were versioned: their months were read with what is now v1.
+    con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary VARCHAR")
+    con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary_sha256 VARCHAR")
+    for source in SOURCES:
+        ensure_table(con, f"valid_{source}", valid_layout(vocabularies.load(source, directory=directory)))
 
 
-def write_extract(folder: Path, source: str, month: str, frame: pl.DataFrame) -> Path:
+def write_extract(folder: Path, vocabulary: Vocabulary, month: str, frame: pl.DataFrame) -> Path:
     """The month's extracted rows as Parquet (PII-free), replaced atomically: the hand-over to validation.
 
     Parquet rather than a DuckDB table: written and read in a fraction of the time, and the
     extract is only ever read whole by the validation step.
     """
-    target = folder / source / f"{month}.parquet"
+    target = folder / vocabulary.source / f"{month}.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
-    columns = [name for name, _ in extract_layout(SPECS[source])]
+    columns = [name for name, _ in extract_layout(vocabulary)]
     # snappy: written in 0.6 of the time of polars' default zstd, for files 1.6× the size.
     frame.select(columns).write_parquet(partial, compression="snappy")
     partial.replace(target)

@@ -5,9 +5,10 @@ Rules, in order:
    partition and is dropped here, counted as `reexport`.
 2. A row whose record ID appeared on an earlier row of the file is a duplicate; the first one is
    kept, later ones are dropped, counted as `duplicate`.
-3. Every remaining row is checked against the source's pandera schema (types, allowed categories,
-   ranges, cross-field rules, month inside the partition, known district). A row failing any check
-   goes to rejects, with one line per failed check: file row, column, rule and the value.
+3. Every remaining row is checked against the source's pandera schema (types, categories of the
+   source's vocabulary, ranges, cross-field rules, month inside the partition, known district). A row
+   failing any check goes to rejects, with one line per failed check: file row, column, rule and the
+   value. A category value the vocabulary does not know is `unknown_value`, with the value as read.
 Then rows_read = rows_loaded + rows_rejected + duplicates_dropped (re-exports included).
 """
 
@@ -18,21 +19,10 @@ from dataclasses import dataclass, field
 import pandera.polars as pa
 import polars as pl
 
-from nsi.exports import SPECS
 from nsi.ingest.extract import Extracted
 from nsi.month import Month
+from nsi.vocabulary import Vocabulary
 
-POLICE_CATEGORIES = ["刑事", "治安", "交通事故", "火灾", "治安灾害事故", "群众求助", "纠纷", "举报投诉", "其他", "无效警情"]
-HOTLINE_TYPES = ["咨询", "求助", "投诉", "举报", "建议", "表扬", "其他"]
-HOTLINE_STATUS = ["待派", "办理中", "已办结", "已回访", "退单", "延期", "重办"]
-DISPUTE_TYPES = ["邻里纠纷", "婚姻家庭纠纷", "物业纠纷", "劳动争议", "损害赔偿纠纷", "合同纠纷", "消费纠纷",
-                 "房屋宅基地纠纷", "交通事故纠纷", "医疗纠纷", "征地拆迁纠纷", "其他纠纷"]
-DISPUTE_RISK = ["红", "橙", "黄", "重大", "较大", "一般"]
-DISPUTE_RESULTS = ["调解成功", "调解不成功", "终止调解", "转诉讼", "转仲裁", "转信访", "在调"]
-SURVEY_OUTCOMES = ["完成", "拒访", "空号", "停机", "关机", "无人接听", "接通后挂断", "限制呼入", "信息有误"]
-# 4-point (安全/比较安全/不太安全/不安全) and the 5-point scale of older waves (很安全/安全/基本安全/…).
-SURVEY_SAFETY = ["很安全", "安全", "基本安全", "比较安全", "不太安全", "不安全"]
-SURVEY_SATISFACTION = ["满意", "比较满意", "基本满意", "不太满意", "不满意"]
 # Nanjing's bounding box, with a margin.
 LONGITUDE = (118.2, 119.4)
 LATITUDE = (31.1, 32.8)
@@ -44,6 +34,9 @@ RULE_MESSAGES = {
     "missing_value": "a required value is empty",
     "unparseable_time": "the date/time is in no known format or does not exist",
     "not_an_allowed_value": "the value is not one of the categories the source system uses",
+    "unknown_value": "the value is not in the source's vocabulary (data/vocabularies/<source>/v<N>.yaml): add it there",
+    "city_only": "the row names only the city (南京市 / 320100) and no street, police branch, station or committee",
+    "scientific_notation": "the record ID was turned into a number in scientific notation by a spreadsheet: re-export it as text",
     "out_of_range": "the number is outside its plausible range",
     "unknown_district": "the district is neither a Nanjing district nor a known old name or code",
     "district_missing": "no district and no street to place the row",
@@ -68,7 +61,9 @@ def _after(later: str, earlier: str, name: str) -> pa.Check:
 
 def _completes_answer() -> pa.Check:
     return pa.Check(
-        lambda data: data.lazyframe.select((pl.col("outcome") != "完成") | pl.col("q_safety").is_not_null()),
+        # An answer the vocabulary does not know is an answer: that row is an unknown_value, not this.
+        lambda data: data.lazyframe.select((pl.col("outcome") != "完成") | pl.col("q_safety").is_not_null()
+                                           | pl.col("q_safety_text").is_not_null()),
         name="complete_without_answer", error="complete_without_answer",
     )
 
@@ -86,66 +81,77 @@ COMMON = {
     "record_month": pa.Column(pl.Utf8, nullable=True),
 }
 
-SCHEMAS = {
-    "police": pa.DataFrameSchema(
-        {
-            "case_id": pa.Column(pl.Utf8, nullable=False),
-            "receive_time": _timestamp(),
-            "report_time": _timestamp(nullable=True),
-            "dispatch_time": _timestamp(nullable=True),
-            "arrival_time": _timestamp(nullable=True),
-            "category": _in(POLICE_CATEGORIES, nullable=False),
-            "is_valid": _in(["是", "否"], nullable=False),
-            "longitude": pa.Column(pl.Float64, pa.Check.in_range(*LONGITUDE), nullable=True),
-            "latitude": pa.Column(pl.Float64, pa.Check.in_range(*LATITUDE), nullable=True),
-            **COMMON,
-        },
-        checks=[
-            _after("arrival_time", "dispatch_time", "arrival_before_dispatch"),
-            _after("dispatch_time", "receive_time", "dispatch_before_receipt"),
-        ],
-    ),
-    "hotline": pa.DataFrameSchema(
-        {
-            "order_id": pa.Column(pl.Utf8, nullable=False),
-            "accepted_time": _timestamp(),
-            "closed_time": _timestamp(nullable=True),
-            "dispatch_time": _timestamp(nullable=True),
-            "request_type": _in(HOTLINE_TYPES, nullable=False),
-            "status": _in(HOTLINE_STATUS, nullable=False),
-            "category_l1": pa.Column(pl.Utf8, nullable=False),
-            "satisfaction": _in(["满意", "基本满意", "不满意"]),
-            "on_time": _in(["是", "否"]),
-            **COMMON,
-        },
-        checks=[_after("closed_time", "accepted_time", "closed_before_intake")],
-    ),
-    "disputes": pa.DataFrameSchema(
-        {
-            "dispute_id": pa.Column(pl.Utf8, nullable=False),
-            "registered_date": _timestamp(),
-            "closed_date": _timestamp(nullable=True),
-            "dispute_type": _in(DISPUTE_TYPES, nullable=False),
-            "risk_level": _in(DISPUTE_RISK, nullable=False),
-            "result": _in(DISPUTE_RESULTS, nullable=False),
-            "people_involved": pa.Column(pl.Float64, pa.Check.in_range(1, 10_000), nullable=True),
-            "amount_yuan": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
-            **COMMON,
-        },
-        checks=[_after("closed_date", "registered_date", "closed_before_registered")],
-    ),
-    "survey": pa.DataFrameSchema(
-        {
-            "sample_id": pa.Column(pl.Utf8, nullable=False),
-            "interview_date": _timestamp(),
-            "outcome": _in(SURVEY_OUTCOMES, nullable=False),
-            "q_safety": _in(SURVEY_SAFETY),
-            "q_satisfaction": _in(SURVEY_SATISFACTION),
-            **COMMON,
-        },
-        checks=[_completes_answer()],
-    ),
-}
+
+def schema_for(vocabulary: Vocabulary) -> pa.DataFrameSchema:
+    """The source's rules; the categories each column may take are the vocabulary's canonical values."""
+    def allowed(column: str, nullable: bool = True) -> pa.Column:
+        return _in(vocabulary.canonical_values(column), nullable=nullable)
+
+    schemas = {
+        "police": lambda: pa.DataFrameSchema(
+            {
+                "case_id": pa.Column(pl.Utf8, nullable=False),
+                "receive_time": _timestamp(),
+                "report_time": _timestamp(nullable=True),
+                "dispatch_time": _timestamp(nullable=True),
+                "arrival_time": _timestamp(nullable=True),
+                "category": allowed("category", nullable=False),
+                "feedback_category": allowed("feedback_category"),
+                "is_valid": allowed("is_valid", nullable=False),
+                "longitude": pa.Column(pl.Float64, pa.Check.in_range(*LONGITUDE), nullable=True),
+                "latitude": pa.Column(pl.Float64, pa.Check.in_range(*LATITUDE), nullable=True),
+                **COMMON,
+            },
+            checks=[
+                _after("arrival_time", "dispatch_time", "arrival_before_dispatch"),
+                _after("dispatch_time", "receive_time", "dispatch_before_receipt"),
+            ],
+        ),
+        "hotline": lambda: pa.DataFrameSchema(
+            {
+                "order_id": pa.Column(pl.Utf8, nullable=False),
+                "accepted_time": _timestamp(),
+                "closed_time": _timestamp(nullable=True),
+                "dispatch_time": _timestamp(nullable=True),
+                "request_type": allowed("request_type", nullable=False),
+                "status": allowed("status", nullable=False),
+                "category_l1": pa.Column(pl.Utf8, nullable=False),
+                "satisfaction": allowed("satisfaction"),
+                "on_time": allowed("on_time"),
+                **COMMON,
+            },
+            checks=[_after("closed_time", "accepted_time", "closed_before_intake")],
+        ),
+        "disputes": lambda: pa.DataFrameSchema(
+            {
+                "dispute_id": pa.Column(pl.Utf8, nullable=False),
+                "registered_date": _timestamp(),
+                "closed_date": _timestamp(nullable=True),
+                "dispute_type": allowed("dispute_type", nullable=False),
+                "risk_level": allowed("risk_level", nullable=False),
+                "result": allowed("result", nullable=False),
+                "people_involved": pa.Column(pl.Float64, pa.Check.in_range(1, 10_000), nullable=True),
+                "amount_yuan": pa.Column(pl.Float64, pa.Check.ge(0), nullable=True),
+                **COMMON,
+            },
+            checks=[_after("closed_date", "registered_date", "closed_before_registered")],
+        ),
+        "survey": lambda: pa.DataFrameSchema(
+            {
+                "sample_id": pa.Column(pl.Utf8, nullable=False),
+                "interview_date": _timestamp(),
+                "outcome": allowed("outcome", nullable=False),
+                "q_safety": allowed("q_safety"),
+                "q_safety_text": pa.Column(pl.Utf8, nullable=True),
+                "q_satisfaction": allowed("q_satisfaction"),
+                **COMMON,
+            },
+            checks=[_completes_answer()],
+        ),
+    }
+    return schemas[vocabulary.source]()
+
+
 # Which column a frame-level check is about, for the rejects table.
 CHECK_COLUMN = {
     "arrival_before_dispatch": "arrival_time", "dispatch_before_receipt": "dispatch_time",
@@ -192,13 +198,15 @@ class ValidationCounts:
     reconciles: bool
 
 
-def _rule_name(check: str, column: str | None, row: dict, time_column: str) -> str:
+def _rule_name(check: str, column: str | None, row: dict, moments: set[str]) -> str:
     if check == "not_nullable":
         if column == "district_code":
             how = row.get("district_how")
-            return {"jiangbei_without_street": "jiangbei_without_street", "blank": "district_missing"}.get(how, "unknown_district")
-        text = row.get(f"{column}_text")
-        return "unparseable_time" if text else "missing_value"
+            return {"jiangbei_without_street": "jiangbei_without_street", "blank": "district_missing",
+                    "city_only": "city_only"}.get(how, "unknown_district")
+        if not row.get(f"{column}_text"):
+            return "missing_value"
+        return "unparseable_time" if column in moments else "unknown_value"
     if check.startswith("isin"):
         return "not_an_allowed_value"
     if check.startswith("in_range") or check.startswith("greater_than"):
@@ -231,9 +239,28 @@ def check_file_month(frame: pl.DataFrame, time_column: str, month: Month, file_n
         )
 
 
-def validate(extracted: Extracted, month: Month, file_sha256: str) -> Validated:
-    spec = SPECS[extracted.source]
+def _unknown_values(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows whose value in a mapped column the vocabulary does not know (and does not keep as read)."""
+    parts = []
+    for column in vocabulary.columns:
+        if not (column.mapped and column.unknown == "reject" and f"{column.name}_text" in frame.columns):
+            continue
+        unknown = pl.col(column.name).is_null() & pl.col(f"{column.name}_text").is_not_null()
+        index = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).filter(unknown).alias("index"))
+        parts.append(index.with_columns(column=pl.lit(column.name), check=pl.lit("unknown_value")))
+    return pl.concat(parts) if parts else pl.DataFrame(schema={"index": pl.Int64, "column": pl.Utf8, "check": pl.Utf8})
+
+
+def _scientific_ids(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame:
+    """IDs such as 2.02403E+15: a spreadsheet made a number of a long ID and lost its last digits."""
+    mangled = pl.col(vocabulary.id_column).str.contains(r"^\d(?:\.\d+)?[eE]\+?\d+$").fill_null(False)
+    index = frame.select(pl.int_range(pl.len(), dtype=pl.Int64).filter(mangled).alias("index"))
+    return index.with_columns(column=pl.lit(vocabulary.id_column), check=pl.lit("scientific_notation"))
+
+
+def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sha256: str) -> Validated:
     frame = extracted.frame
+    spec = vocabulary
     time_column = spec.time_column
     check_file_month(frame, time_column, month, extracted.file_name)
     previous = month.previous().key
@@ -246,12 +273,14 @@ def validate(extracted: Extracted, month: Month, file_sha256: str) -> Validated:
     frame = frame.filter(~has_id | pl.col(spec.id_column).is_first_distinct())
     duplicates = before - frame.height
 
-    schema = SCHEMAS[extracted.source]
+    schema = schema_for(vocabulary)
     month_check = pa.Check(lambda data: data.lazyframe.select(
         pl.col("record_month").is_null() | (pl.col("record_month") == month.key)),
         name="out_of_month", error="out_of_month")
-    failures = _failures(schema, month_check, frame)
+    failures = pl.concat([_failures(schema, month_check, frame), _unknown_values(vocabulary, frame),
+                          _scientific_ids(vocabulary, frame)])
 
+    moments = {c.name for c in vocabulary.columns if c.kind in ("datetime", "date")}
     rows = frame.with_row_index("_index")
     reject_lines = []
     if failures.height:
@@ -260,10 +289,10 @@ def validate(extracted: Extracted, month: Month, file_sha256: str) -> Validated:
         for failure in failures.iter_rows(named=True):
             row = by_index[failure["index"]]
             column = failure["column"] or CHECK_COLUMN.get(failure["check"], time_column if failure["check"] == "out_of_month" else None)
+            rule = _rule_name(failure["check"], failure["column"], row, moments)
             reject_lines.append({
                 "source": extracted.source, "month": month.key, "file_name": extracted.file_name,
-                "file_sha256": file_sha256, "row": row["_row"], "column": column,
-                "rule": _rule_name(failure["check"], failure["column"], row, time_column),
+                "file_sha256": file_sha256, "row": row["_row"], "column": column, "rule": rule,
                 "value": _value(row, column),
             })
     rejects = pl.DataFrame(reject_lines, schema=REJECT_COLUMNS).unique(["row", "column", "rule"], maintain_order=True)

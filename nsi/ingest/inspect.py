@@ -1,0 +1,172 @@
+"""`nsi inspect`: what a raw export says, measured against the source vocabularies, before any run.
+
+The encoding, the header row, each header with the column it feeds, every header no column accepts
+(with the nearest accepted names), the required columns still missing, and the values of mapped
+columns the vocabulary does not know, with counts. A run that stops on a file prints the same
+findings, so the analyst can fix the vocabulary in one edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from rapidfuzz import fuzz, process
+
+from nsi import vocabulary as vocabularies
+from nsi.exports import SOURCES
+from nsi.ingest import normalise
+from nsi.ingest.read import HeaderMatch, MissingColumnsError, match_header, read_grid
+from nsi.vocabulary import Vocabulary
+
+SUGGESTIONS = 3
+SUGGESTION_CUTOFF = 60  # rapidfuzz WRatio, 0..100
+
+
+@dataclass
+class HeaderLine:
+    header: str
+    column: str | None  # the canonical column it feeds, None when no column accepts it
+    nearest: list[tuple[str, str]] = field(default_factory=list)  # (accepted header, its column)
+
+
+@dataclass
+class Inspection:
+    path: Path
+    encoding: str
+    source: str | None
+    vocabulary: str | None
+    header_row: int | None
+    rows: int
+    headers: list[HeaderLine]
+    missing: list[str]
+    unknown_values: pl.DataFrame  # column, header, value, rows
+    candidates: dict[str, int] = field(default_factory=dict)  # source → headers recognised, when guessed
+
+    @property
+    def loads(self) -> bool:
+        return self.header_row is not None and not self.missing
+
+
+def _nearest(key: str, vocabulary: Vocabulary) -> list[tuple[str, str]]:
+    choices = {h.key: (h.text, c.name) for c in vocabulary.columns for h in c.headers}
+    found = process.extract(key, list(choices), scorer=fuzz.WRatio, limit=SUGGESTIONS, score_cutoff=SUGGESTION_CUTOFF)
+    return [choices[k] for k, _, _ in found]
+
+
+def _unknown_values(body: pl.DataFrame, match: HeaderMatch, vocabulary: Vocabulary) -> pl.DataFrame:
+    rows = []
+    for column in vocabulary.columns:
+        for position in match.positions.get(column.name, []):
+            header = match.cells[position]
+            table = next(h for h in column.headers if h.key == vocabulary.key(header)).values or column.values
+            if table is None:
+                continue
+            cleaned = body.select(normalise.clean_code(pl.col(body.columns[position]).cast(pl.Utf8)).alias("v"))
+            for value, count in cleaned.group_by("v").len().drop_nulls("v").iter_rows():
+                if table.map(value) is None:
+                    rows.append({"column": column.name, "header": header, "value": value, "rows": count})
+    frame = pl.DataFrame(rows, schema={"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64})
+    return frame.sort(["column", "rows", "value"], descending=[False, True, False])
+
+
+def _inspection(path: Path, grid: pl.DataFrame, encoding: str, vocabulary: Vocabulary, match: HeaderMatch | None,
+                candidates: dict[str, int]) -> Inspection:
+    if match is None:
+        return Inspection(path, encoding, vocabulary.source, vocabulary.name, None, grid.height, [], [],
+                          pl.DataFrame(schema={"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64}),
+                          candidates)
+    feeds = {p: name for name, positions in match.positions.items() for p in positions}
+    lines = []
+    for position, header in enumerate(match.cells):
+        if not header.strip():
+            continue
+        column = feeds.get(position)
+        lines.append(HeaderLine(header, column, [] if column else _nearest(vocabulary.key(header), vocabulary)))
+    body = grid.slice(match.header_row)
+    return Inspection(path, encoding, vocabulary.source, vocabulary.name, match.header_row, body.height, lines,
+                      match.missing, _unknown_values(body, match, vocabulary), candidates)
+
+
+def inspect(path: Path, source: str | None = None, directory: Path | None = None) -> Inspection:
+    """Raises ExportFileError when the file cannot be read at all (empty, not text, broken workbook)."""
+    path = Path(path)
+    grid, encoding = read_grid(path)
+    if source:
+        vocabulary = vocabularies.load(source, directory=directory)
+        return _inspection(path, grid, encoding, vocabulary, match_header(grid, vocabulary), {})
+    # Which source is it? The vocabulary that recognises the most headers.
+    scored = {}
+    for name in SOURCES:
+        vocabulary = vocabularies.load(name, directory=directory)
+        match = match_header(grid, vocabulary)
+        scored[name] = (len(match.positions) if match else 0, vocabulary, match)
+    best = max(scored, key=lambda s: scored[s][0])
+    candidates = {s: v[0] for s, v in scored.items()}
+    _, vocabulary, match = scored[best]
+    if match is None:
+        inspection = _inspection(path, grid, encoding, vocabulary, None, candidates)
+        inspection.source = inspection.vocabulary = None
+        return inspection
+    return _inspection(path, grid, encoding, vocabulary, match, candidates)
+
+
+def inspect_failure(exc: MissingColumnsError) -> Inspection:
+    """The findings for a file a run refused for its headers."""
+    return _inspection(exc.path, exc.grid, exc.encoding, exc.vocabulary, exc.match, {})
+
+
+# ------------------------------------------------------------------------------------ wording
+TEXT = {
+    "zh": {
+        "file": "文件", "encoding": "编码", "source": "数据源", "vocabulary": "词表", "guessed": "（按表头自动判断）",
+        "header_row": "表头所在行", "rows": "数据行数", "headers": "表头与字段对应", "unrecognised": "未识别的表头",
+        "nearest": "最接近的已知表头", "none": "无", "missing": "仍缺少的必需字段", "unknown": "词表中没有的取值",
+        "no_header": "前 {n} 行中没有找到任何数据源的表头行", "ok": "可以导入", "not_ok": "不能导入：请先处理上面的问题",
+        "ignored": "（不使用）", "edit": "修改方法：在 {file} 中为字段加上表头或取值（见 docs/ingest.md）",
+        "recognised": "各数据源识别出的表头数",
+    },
+    "en": {
+        "file": "file", "encoding": "encoding", "source": "source", "vocabulary": "vocabulary", "guessed": " (guessed from the headers)",
+        "header_row": "header row", "rows": "data rows", "headers": "headers and the columns they feed", "unrecognised": "unrecognised headers",
+        "nearest": "nearest accepted headers", "none": "none", "missing": "required columns still missing",
+        "unknown": "values the vocabulary does not know", "no_header": "no header row of any source in the first {n} rows",
+        "ok": "loads", "not_ok": "does not load: fix the problems above first", "ignored": " (not used)",
+        "edit": "to fix: add the headers or values to {file} (see docs/ingest.md)",
+        "recognised": "headers recognised per source",
+    },
+}
+
+
+def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> str:
+    t = TEXT[lang]
+    lines = [f"{t['file']}: {inspection.path.name}", f"{t['encoding']}: {inspection.encoding}"]
+    if inspection.candidates:
+        lines.append(f"{t['recognised']}: " + ", ".join(f"{s} {n}" for s, n in inspection.candidates.items()))
+    if inspection.header_row is None:
+        from nsi.ingest.read import HEADER_SEARCH_ROWS
+        lines.append(t["no_header"].format(n=HEADER_SEARCH_ROWS))
+        return "\n".join(lines)
+    guessed = t["guessed"] if inspection.candidates else ""
+    lines += [f"{t['source']}: {inspection.source}{guessed}", f"{t['vocabulary']}: data/vocabularies/{inspection.vocabulary}.yaml",
+              f"{t['header_row']}: {inspection.header_row}", f"{t['rows']}: {inspection.rows}", f"{t['headers']}:"]
+    for line in inspection.headers:
+        if line.column:
+            lines.append(f"  {line.header} → {line.column}")
+        else:
+            nearest = ", ".join(f"{h} ({c})" for h, c in line.nearest) or t["none"]
+            lines.append(f"  {line.header} → ?{t['ignored']}   {t['nearest']}: {nearest}")
+    unrecognised = [h.header for h in inspection.headers if h.column is None]
+    lines.append(f"{t['unrecognised']}: {len(unrecognised)}")
+    lines.append(f"{t['missing']}: {', '.join(inspection.missing) or t['none']}")
+    lines.append(f"{t['unknown']}: {inspection.unknown_values.height or t['none']}")
+    for row in inspection.unknown_values.head(limit).iter_rows(named=True):
+        lines.append(f"  {row['column']} ({row['header']}): '{row['value']}' ×{row['rows']}")
+    if inspection.unknown_values.height > limit:
+        lines.append(f"  … +{inspection.unknown_values.height - limit}")
+    lines.append(t["ok"] if inspection.loads and not inspection.unknown_values.height else
+                 (t["ok"] if inspection.loads else t["not_ok"]))
+    if inspection.missing or inspection.unknown_values.height or unrecognised:
+        lines.append(t["edit"].format(file=f"data/vocabularies/{inspection.vocabulary}.yaml"))
+    return "\n".join(lines)
