@@ -267,6 +267,40 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
 
 
 @app.command()
+def inspect(
+    file: Path = typer.Argument(..., help="A raw export: CSV (UTF-8 or GBK), XLSX or XLS."),
+    source: str = typer.Option(None, "--source", help="The source it is from (hotline, police, disputes, survey); default: the one whose vocabulary recognises the most headers."),
+    lang: str = typer.Option("zh", "--lang", help="zh (default) or en."),
+) -> None:
+    """Say how a raw export would be read, before any run: its encoding, the header row found, each
+    header with the column it feeds, every unrecognised header with the nearest accepted names, the
+    required columns still missing, and the values of coded columns the vocabulary does not know, with
+    counts. Exit code 0 when the file would load, 1 when it would not.
+
+    The vocabularies are data/vocabularies/<source>/v<N>.yaml (or $NSI_VOCABULARY_DIR); docs/ingest.md
+    says how to add a header or a value.
+    """
+    from nsi import vocabulary as vocabularies
+    from nsi.ingest.inspect import findings_text
+    from nsi.ingest.inspect import inspect as inspect_file
+    from nsi.ingest.read import ExportFileError
+
+    if lang not in ("zh", "en"):
+        fail("inspect", f"--lang {lang}: choose zh or en")
+    if source is not None and source not in SOURCES:
+        fail("inspect", f"unknown source {source}; choose from {', '.join(SOURCES)}")
+    if not file.is_file():
+        fail("inspect", f"{file}: no such file")
+    settings = settings_or_fail("inspect")
+    try:
+        found = inspect_file(file, source, settings.vocabulary_dir)
+    except (ExportFileError, vocabularies.VocabularyError) as exc:
+        fail("inspect", str(exc))
+    typer.echo(findings_text(found, lang))
+    raise typer.Exit(0 if found.loads else 1)
+
+
+@app.command()
 def ui(port: int = typer.Option(3000, help="Port on 127.0.0.1.")) -> None:
     """Start the Dagster UI (and the daemon for schedules and sensors) on http://127.0.0.1:PORT.
 

@@ -154,6 +154,7 @@ def run_months(first: Month, last: Month, settings, stages: list[str] | None = N
                 failures.append(message)
     failed_checks = [
         f"{e.event_specific_data.asset_key.to_user_string()}: {e.event_specific_data.check_name}"
+        + (f" ({e.event_specific_data.description})" if getattr(e.event_specific_data, "description", None) else "")
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
     ]

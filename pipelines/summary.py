@@ -32,6 +32,10 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
             rules = con.execute(
                 "SELECT rule, count(DISTINCT (source, month, \"row\")) FROM rejects WHERE month BETWEEN ? AND ? "
                 "GROUP BY rule ORDER BY 2 DESC", [months[0], months[-1]]).fetchall()
+            unknown = con.execute(
+                "SELECT month, source, \"column\", header, value, \"rows\", action, vocabulary FROM unknown_values "
+                "WHERE month BETWEEN ? AND ? ORDER BY month, source, \"rows\" DESC, value",
+                [months[0], months[-1]]).fetchall() if _has_table(con, "unknown_values") else []
         finally:
             con.close()
         table = Table(title="rows per source", title_justify="left")
@@ -44,6 +48,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
             console.print("rejected rows by reason (details: table `rejects`, with file, row and column):")
             for rule, count in rules:
                 console.print(f"  {count:>7}  {rule}: {RULE_MESSAGES.get(rule, rule)}", highlight=False, soft_wrap=True)
+        print_unknown_values(console, unknown)
     for failure in outcome.failures:
         console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
     print_delivery_rows(console, delivery_rows(root, outcome.run_id))
@@ -51,6 +56,26 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
         console.print(f"check not passed: {check}", style="yellow", highlight=False, soft_wrap=True)
     verdict = "run succeeded" if outcome.success else "run FAILED (see above; the Dagster UI has the full log)"
     console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
+
+
+UNKNOWN_VALUES_SHOWN = 20
+
+
+def _has_table(con, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
+
+
+def print_unknown_values(console: Console, rows: list[tuple]) -> None:
+    """Values the vocabularies do not know, by value and count: what to add, and to which file."""
+    if not rows:
+        return
+    console.print("values not in the vocabulary (add them to data/vocabularies/<source>/v<N>.yaml; `nsi inspect FILE` "
+                  "lists them per file):", highlight=False, soft_wrap=True)
+    for month, source, column, header, value, count, action, vocabulary in rows[:UNKNOWN_VALUES_SHOWN]:
+        console.print(f"  {month} {source} {column} ({header}) '{value}' ×{count}: rows {action}; {vocabulary}.yaml",
+                      highlight=False, markup=False, soft_wrap=True)
+    if len(rows) > UNKNOWN_VALUES_SHOWN:
+        console.print(f"  … and {len(rows) - UNKNOWN_VALUES_SHOWN} more (table `unknown_values`)", highlight=False)
 
 
 def print_delivery_plan(console: Console, root: Path, month: str, revision: int, planned: list, smtp) -> None:

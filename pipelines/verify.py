@@ -21,6 +21,7 @@ import duckdb
 
 from assets.resources import RunPins
 from indicators.methodology import by_version
+from nsi import vocabulary as vocabularies
 from nsi.month import Month
 from nsi.publication.manifest import code_version, sha256_of
 from nsi.publication.work import work_dir
@@ -104,21 +105,26 @@ def verify(settings, month: str, keep: Path | None = None, revision: int | None 
     scratch = Path(keep) if keep else Path(tempfile.mkdtemp(prefix=f"nsi-verify-{month}-"))
     try:
         raw = scratch / "raw"
-        pins, scales = {}, {}
+        pins, scales, vocabularies_used = {}, {}, {}
         for entry in manifest["history"]:
             _restore(archive, raw, entry["month"], entry["inputs"])
             pins[entry["month"]] = entry["methodology_version"]
             scales[entry["month"]] = entry["population_scale"]
+            vocabularies_used.update(_vocabularies(entry["month"], entry["inputs"]))
         _restore(archive, raw, month, manifest["inputs"])
         pins[month], scales[month] = manifest["methodology_version"], manifest["population_scale"]
+        vocabularies_used.update(_vocabularies(month, manifest["inputs"]))
         # A history month that was ingested but never indexed has no version: it keeps today's choice.
         pins = {m: version for m, version in pins.items() if version is not None}
+        edited = _edited_vocabularies(vocabularies_used, settings.vocabulary_dir)
         with dg.DagsterInstance.ephemeral() as instance:
-            rebuild = Rebuild(scratch, RunPins(methodology_versions=pins, population_scales=scales), instance)
+            rebuild = Rebuild(scratch, RunPins(methodology_versions=pins, population_scales=scales,
+                                               vocabulary_versions={k: v[0] for k, v in vocabularies_used.items()}),
+                              instance)
             if manifest["history"]:
                 _run(settings, rebuild, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"])
             _run(settings, rebuild, month, month, ["ingest", "index", "reports"])
-        report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()),
+        report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()) + edited,
                               published_commit=manifest.get("code", {}).get("git_commit", "unknown"))
         rebuilt = work_dir(scratch, month)
         for output in manifest["outputs"]:
@@ -139,6 +145,30 @@ def verify(settings, month: str, keep: Path | None = None, revision: int | None 
     finally:
         if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _vocabularies(month: str, inputs: list[dict]) -> dict[str, tuple[int, str | None]]:
+    """"<month>:<source>" → (vocabulary version, its sha256) each input was read with (v1 before versions were recorded)."""
+    found = {}
+    for item in inputs:
+        name = item.get("vocabulary") or f"{item['source']}/v1"
+        found[f"{month}:{item['source']}"] = (int(name.rsplit("/v", 1)[1]), item.get("vocabulary_sha256"))
+    return found
+
+
+def _edited_vocabularies(used: dict[str, tuple[int, str | None]], directory: Path | None) -> list[str]:
+    """Vocabulary files whose bytes changed since the month was read with them (the run pins the version,
+    not the bytes: an edit in place shows here)."""
+    differences = set()
+    for key, (version, sha) in used.items():
+        source = key.split(":", 1)[1]
+        try:
+            current = vocabularies.load(source, version, directory)
+        except vocabularies.VocabularyError as exc:
+            raise VerifyError(f"the month was read with vocabulary {source}/v{version}, which cannot be loaded: {exc}") from exc
+        if sha and current.sha256 != sha:
+            differences.add(f"vocabulary {source}/v{version} (edited since publication: sha256 {sha[:12]}… → {current.sha256[:12]}…)")
+    return sorted(differences)
 
 
 def _compare_index(data_dir: Path, scratch: Path, month: str, methodology_version: str) -> list[str]:

@@ -10,7 +10,7 @@ from conftest import REPO as REPO_ROOT
 from conftest import query, run_nsi
 
 from nsi import warehouse
-from nsi.exports import SPECS
+from nsi import vocabulary
 from nsi.ingest import normalise, pii, storage
 from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export
@@ -242,50 +242,50 @@ def police_copy(sample_q1, tmp_path):
 
 def test_missing_file(tmp_path):
     with pytest.raises(ExportFileError, match=r"2024-02.csv: no 110接处警 export for this month\. Put the export at"):
-        read_export(tmp_path / "2024-02.csv", SPECS["police"])
+        read_export(tmp_path / "2024-02.csv", vocabulary.load("police"))
 
 
 def test_empty_file(tmp_path):
     path = tmp_path / "2024-02.csv"
     path.write_bytes(b"")
     with pytest.raises(ExportFileError, match="2024-02.csv: the file is empty"):
-        read_export(path, SPECS["police"])
+        read_export(path, vocabulary.load("police"))
 
 
 def test_header_only_file(police_copy):
     police_copy.write_bytes(police_copy.read_bytes().split(b"\r\n")[0] + b"\r\n")
     with pytest.raises(ExportFileError, match="has a header but no rows"):
-        read_export(police_copy, SPECS["police"])
+        read_export(police_copy, vocabulary.load("police"))
 
 
 def test_unreadable_encoding(police_copy):
     police_copy.write_bytes(police_copy.read_bytes().decode("gbk").encode("utf-16"))
     with pytest.raises(ExportFileError, match="neither UTF-8 nor GBK/GB18030"):
-        read_export(police_copy, SPECS["police"])
+        read_export(police_copy, vocabulary.load("police"))
 
 
 def test_missing_required_column_is_named(police_copy):
     text = police_copy.read_bytes().decode("gbk").replace("接警时间", "时间戳", 1)
     police_copy.write_bytes(text.encode("gbk"))
     with pytest.raises(ExportFileError, match=r"required column\(s\) missing: 接警时间 \(receive_time\)"):
-        read_export(police_copy, SPECS["police"])
+        read_export(police_copy, vocabulary.load("police"))
 
 
 def test_header_variants_and_utf8_gbk_equivalence(police_copy, tmp_path):
     ref = load_reference()
-    gbk = extract(police_copy, SPECS["police"], ref, None)
+    gbk = extract(police_copy, vocabulary.load("police"), ref, None)
     text = police_copy.read_bytes().decode("gbk").replace("报警人姓名", "报警人", 1).replace("警情类别", "警情类别一级", 1)
     variant = tmp_path / "variant.csv"
     variant.write_bytes(text.encode("utf-8"))
-    utf8 = extract(variant, SPECS["police"], ref, None)
+    utf8 = extract(variant, vocabulary.load("police"), ref, None)
     assert (gbk.encoding, utf8.encoding) == ("gbk", "utf-8")
     assert utf8.frame.equals(gbk.frame)
 
 
 def test_wrong_month_file(police_copy):
-    extracted = extract(police_copy, SPECS["police"], load_reference(), None)
+    extracted = extract(police_copy, vocabulary.load("police"), load_reference(), None)
     with pytest.raises(WrongMonthError, match=r"rows are dated 2024-02, not 2024-05\. This looks like the 2024-02 export"):
-        validate(extracted, Month(2024, 5), "sha")
+        validate(extracted, vocabulary.load("police"), Month(2024, 5), "sha")
 
 
 def test_file_error_stops_only_that_source(sample_q1, tmp_path):

@@ -26,7 +26,13 @@ SERIAL_MIN, SERIAL_MAX = 20_000, 80_000
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日",
+    # Database dumps (20240305090712, 20240305) and Chinese forms (2024年3月5日 9:07, 9时07分).
+    "%Y%m%d%H%M%S", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M:%S", "%Y年%m月%d日%H:%M",
+    "%Y年%m月%d日 %H时%M分%S秒", "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日%H时%M分%S秒", "%Y年%m月%d日%H时%M分",
 )
+# A stamp with its UTC offset (2024-03-05T09:07:12+08:00) is taken at Beijing time, the time of every other stamp.
+OFFSET_FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%SZ")
+LOCAL_ZONE = "Asia/Shanghai"
 
 
 def halfwidth(expr: pl.Expr) -> pl.Expr:
@@ -88,8 +94,22 @@ def _try_formats(text: pl.Series, result: pl.Series, todo: pl.Series, formats: t
     return result, todo
 
 
+def _try_offsets(text: pl.Series, result: pl.Series, todo: pl.Series) -> tuple[pl.Series, pl.Series]:
+    for fmt in OFFSET_FORMATS:
+        if not todo.any():
+            break
+        index = todo.arg_true()
+        parsed = text.gather(index).str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+        local = parsed.dt.convert_time_zone(LOCAL_ZONE).dt.replace_time_zone(None)
+        ok = local.is_not_null()
+        result = result.scatter(index.filter(ok), local.filter(ok))
+        todo = todo.scatter(index.filter(ok), False)
+    return result, todo
+
+
 def parse_datetime(text: pl.Series) -> pl.Series:
-    """ISO, '2024/3/5 9:07', date-only forms, seconds with a '.0' fraction, and Excel serials."""
+    """ISO, '2024/3/5 9:07', compact '20240305090712', Chinese '2024年3月5日 9:07', date-only forms,
+    seconds with a '.0' fraction, stamps with a UTC offset, and Excel serials."""
     result = pl.Series(text.name, [], pl.Datetime("us")).extend_constant(None, len(text))
     result, todo = _try_formats(text, result, text.is_not_null(), DATETIME_FORMATS)
     if todo.any():
@@ -97,6 +117,8 @@ def parse_datetime(text: pl.Series) -> pl.Series:
         # such as '2024.03.05' or a serial such as '45352.604' is left alone.
         whole_seconds = text.str.replace(r"(:\d{2})\.\d+$", "${1}")
         result, todo = _try_formats(whole_seconds, result, todo, DATETIME_FORMATS)
+    if todo.any():
+        result, todo = _try_offsets(text, result, todo)
     if todo.any():
         index = todo.arg_true()
         serial = text.gather(index).cast(pl.Float64, strict=False)

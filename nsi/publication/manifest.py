@@ -50,13 +50,15 @@ def history(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
     first = Month.parse(month).year_before().key
     rows = con.execute(
         "SELECT e.month, e.source, e.file_name, e.file_sha256, "
-        "(SELECT any_value(methodology_version) FROM safety_index s WHERE s.month = e.month) "
+        "(SELECT any_value(methodology_version) FROM safety_index s WHERE s.month = e.month), "
+        "coalesce(e.vocabulary, e.source || '/v1'), e.vocabulary_sha256 "
         "FROM extract_log e WHERE e.month >= ? AND e.month < ? ORDER BY e.month, e.source", [first, month]).fetchall()
     by_month: dict[str, dict] = {}
-    for m, source, name, sha, version in rows:
+    for m, source, name, sha, version, vocabulary, vocabulary_sha in rows:
         entry = by_month.setdefault(m, {"month": m, "methodology_version": version, "population_scale": population_scale(con, m),
                                         "inputs": []})
-        entry["inputs"].append({"source": source, "file_name": name, "sha256": sha})
+        entry["inputs"].append({"source": source, "file_name": name, "sha256": sha, "vocabulary": vocabulary,
+                                "vocabulary_sha256": vocabulary_sha})
     return list(by_month.values())
 
 
@@ -66,10 +68,12 @@ def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str
                                       [month]).fetchone()[0]
     inputs = con.execute(
         "SELECT e.source, e.file_name, e.file_sha256, e.file_bytes, e.encoding, i.rows_read, i.rows_loaded, "
-        "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped FROM extract_log e "
+        "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped, coalesce(e.vocabulary, e.source || '/v1'), "
+        "e.vocabulary_sha256, (SELECT coalesce(sum(u.rows), 0) FROM unknown_values u WHERE u.source = e.source "
+        "AND u.month = e.month) FROM extract_log e "
         "JOIN ingest_log i USING (source, month) WHERE e.month = ? ORDER BY e.source", [month]).fetchall()
     keys = ["source", "file_name", "sha256", "bytes", "encoding", "rows_read", "rows_loaded", "rows_rejected",
-            "duplicates_dropped", "reexports_dropped"]
+            "duplicates_dropped", "reexports_dropped", "vocabulary", "vocabulary_sha256", "rows_with_unknown_values"]
     outputs = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
     return {
         "month": month,
