@@ -274,3 +274,28 @@ def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_pa
     assert f"'咨询投诉类' ×{kept}: rows rejected" in passed.stderr
     rejected = query(root, "SELECT count(*) AS n FROM rejects WHERE source = 'hotline' AND rule = 'unknown_value'")
     assert rejected["n"][0] == kept
+
+
+def test_a_prefixed_gbk_hotline_export_with_numbered_and_suffixed_values_reads_the_same(sample_q1, tmp_path):
+    """Mutations the project's generator never writes: every header prefixed with 12345, GBK instead of
+    UTF-8, 类 after the request type, list numbers before the categories, the province and city before
+    the district, traditional characters."""
+    original = sample_q1 / "raw/hotline/2024-02.csv"
+    frame = pl.read_csv(original, infer_schema=False)
+    numbers = {name: i + 1 for i, name in enumerate(sorted(frame["一级分类"].drop_nulls().unique().to_list()))}
+    traditional = {"鼓楼区": "鼓樓區", "栖霞区": "棲霞區"}
+    mutated = frame.with_columns(
+        pl.col("诉求类型") + "类",
+        pl.col("一级分类").replace_strict(numbers, return_dtype=pl.Utf8) + "." + pl.col("一级分类"),
+        pl.when(pl.int_range(pl.len()) % 2 == 0).then("江苏省南京市" + pl.col("所属区")).otherwise(
+            pl.col("所属区").replace(traditional)),
+    ).rename(lambda header: "12345" + header)
+    path = tmp_path / "2024-02.csv"
+    path.write_bytes(mutated.write_csv(line_terminator="\r\n").encode("gb18030"))
+    hotline = vocabulary.load("hotline")
+    ref = load_reference()
+    before = extract(original, hotline, ref, None).frame
+    after = extract(path, hotline, ref, None)
+    assert after.encoding == "gbk" and after.unknown_values.height == 0
+    compared = ["order_id", "request_type", "category_l1", "district_code", "street_code", "status", "accepted_time"]
+    assert after.frame.select(compared).equals(before.select(compared))

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from nsi.ingest import normalise, pii
 from nsi.ingest.read import RawExport, read_export
 from nsi.reference import Reference
-from nsi.vocabulary import PLACE_COLUMNS, Column, ValueTable, Vocabulary, unnumbered
+from nsi.vocabulary import PLACE_COLUMNS, Column, ValueTable, Vocabulary
 
 UNKNOWN_VALUE_COLUMNS = {"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64, "action": pl.Utf8}
 
@@ -66,36 +66,29 @@ def _free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, pii_c
 
 def _mapped(frame: pl.DataFrame, column: Column, tables: list[ValueTable | None],
             headers: list[str]) -> tuple[list[pl.Series], pl.DataFrame]:
-    """The column's canonical values and its cleaned text; the values no table knows, counted.
+    """The column's canonical values and its cleaned text; the values its table does not know, counted.
 
-    Each distinct (value, header) is looked up once: categories repeat a handful of values.
+    Each distinct value is looked up once: categories repeat a handful of values.
     """
     cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
-    which_name = f"_header_{column.name}"
-    which = frame[which_name] if which_name in frame.columns else pl.Series(which_name, [0] * frame.height, pl.UInt8)
-    pairs = pl.DataFrame({"text": cleaned, "which": which.fill_null(0)})
-    distinct = pairs.unique().drop_nulls("text")
+    table = tables[0]
+    distinct = cleaned.drop_nulls().unique().sort()
     values, unknown = [], []
-    for text, index in distinct.iter_rows():
-        table = tables[index] if index < len(tables) else None
+    for text in distinct:
         value = table.map(text) if table is not None else text
         if value is None:
-            unknown.append((text, index))
+            unknown.append(text)
             value = text if column.unknown == "keep" else None
-        elif table is None and column.numbered:
-            value = unnumbered(value) or value
         values.append(value)
-    lookup = distinct.with_columns(value=pl.Series(values, dtype=pl.Utf8))
-    joined = pairs.join(lookup, on=["text", "which"], how="left", maintain_order="left")
+    mapped = cleaned.replace_strict(distinct, pl.Series(values, dtype=pl.Utf8), default=None, return_dtype=pl.Utf8)
     counts = pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS)
     if unknown:
-        found = pl.DataFrame(unknown, schema={"text": pl.Utf8, "which": pl.UInt8}, orient="row")
-        counts = (pairs.join(found, on=["text", "which"], how="semi").group_by("text", "which").len()
-                  .select(column=pl.lit(column.name), header=pl.col("which").map_elements(lambda i: headers[i], pl.Utf8),
-                          value=pl.col("text"), rows=pl.col("len").cast(pl.Int64),
+        counts = (cleaned.filter(cleaned.is_in(unknown)).value_counts(name="rows")
+                  .select(column=pl.lit(column.name), header=pl.lit(headers[0]), value=pl.col(column.name),
+                          rows=pl.col("rows").cast(pl.Int64),
                           action=pl.lit("kept" if column.unknown == "keep" else "rejected"))
                   .sort("rows", "value", descending=[True, False]))
-    return [joined["value"].alias(column.name), cleaned.alias(f"{column.name}_text")], counts
+    return [mapped.alias(column.name), cleaned.alias(f"{column.name}_text")], counts
 
 
 def _typed(frame: pl.DataFrame, vocabulary: Vocabulary, raw: RawExport) -> tuple[list[pl.Series], list[pl.DataFrame]]:

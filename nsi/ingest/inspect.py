@@ -29,6 +29,7 @@ class HeaderLine:
     header: str
     column: str | None  # the canonical column it feeds, None when no column accepts it
     nearest: list[tuple[str, str]] = field(default_factory=list)  # (accepted header, its column)
+    preferred: str | None = None  # the header the column is read from instead, when this one is not
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _nearest(key: str, vocabulary: Vocabulary) -> list[tuple[str, str]]:
 def _unknown_values(body: pl.DataFrame, match: HeaderMatch, vocabulary: Vocabulary) -> pl.DataFrame:
     rows = []
     for column in vocabulary.columns:
-        for position in match.positions.get(column.name, []):
+        for position in match.positions.get(column.name, [])[:1]:  # the header the column is read from
             header = match.cells[position]
             table = next(h for h in column.headers if h.key == vocabulary.key(header)).values or column.values
             if table is None:
@@ -77,13 +78,14 @@ def _inspection(path: Path, grid: pl.DataFrame, encoding: str, vocabulary: Vocab
         return Inspection(path, encoding, vocabulary.source, vocabulary.name, None, grid.height, [], [],
                           pl.DataFrame(schema={"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64}),
                           candidates)
-    feeds = {p: name for name, positions in match.positions.items() for p in positions}
+    feeds = {p: (name, positions[0]) for name, positions in match.positions.items() for p in positions}
     lines = []
     for position, header in enumerate(match.cells):
         if not header.strip():
             continue
-        column = feeds.get(position)
-        lines.append(HeaderLine(header, column, [] if column else _nearest(vocabulary.key(header), vocabulary)))
+        column, read_from = feeds.get(position, (None, None))
+        preferred = match.cells[read_from] if column and read_from != position else None
+        lines.append(HeaderLine(header, column, [] if column else _nearest(vocabulary.key(header), vocabulary), preferred))
     body = grid.slice(match.header_row)
     return Inspection(path, encoding, vocabulary.source, vocabulary.name, match.header_row, body.height, lines,
                       match.missing, _unknown_values(body, match, vocabulary), candidates)
@@ -125,7 +127,7 @@ TEXT = {
         "nearest": "最接近的已知表头", "none": "无", "missing": "仍缺少的必需字段", "unknown": "词表中没有的取值",
         "no_header": "前 {n} 行中没有找到任何数据源的表头行", "ok": "可以导入", "not_ok": "不能导入：请先处理上面的问题",
         "ignored": "（不使用）", "edit": "修改方法：在 {file} 中为字段加上表头或取值（见 docs/ingest.md）",
-        "recognised": "各数据源识别出的表头数",
+        "recognised": "各数据源识别出的表头数", "instead": "（不使用：该字段取自“{header}”）",
     },
     "en": {
         "file": "file", "encoding": "encoding", "source": "source", "vocabulary": "vocabulary", "guessed": " (guessed from the headers)",
@@ -134,7 +136,7 @@ TEXT = {
         "unknown": "values the vocabulary does not know", "no_header": "no header row of any source in the first {n} rows",
         "ok": "loads", "not_ok": "does not load: fix the problems above first", "ignored": " (not used)",
         "edit": "to fix: add the headers or values to {file} (see docs/ingest.md)",
-        "recognised": "headers recognised per source",
+        "recognised": "headers recognised per source", "instead": " (not used: the column is read from {header})",
     },
 }
 
@@ -152,7 +154,9 @@ def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> 
     lines += [f"{t['source']}: {inspection.source}{guessed}", f"{t['vocabulary']}: data/vocabularies/{inspection.vocabulary}.yaml",
               f"{t['header_row']}: {inspection.header_row}", f"{t['rows']}: {inspection.rows}", f"{t['headers']}:"]
     for line in inspection.headers:
-        if line.column:
+        if line.column and line.preferred:
+            lines.append(f"  {line.header} → {line.column}{t['instead'].format(header=line.preferred)}")
+        elif line.column:
             lines.append(f"  {line.header} → {line.column}")
         else:
             nearest = ", ".join(f"{h} ({c})" for h, c in line.nearest) or t["none"]
@@ -167,6 +171,6 @@ def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> 
         lines.append(f"  … +{inspection.unknown_values.height - limit}")
     lines.append(t["ok"] if inspection.loads and not inspection.unknown_values.height else
                  (t["ok"] if inspection.loads else t["not_ok"]))
-    if inspection.missing or inspection.unknown_values.height or unrecognised:
+    if inspection.missing or inspection.unknown_values.height:
         lines.append(t["edit"].format(file=f"data/vocabularies/{inspection.vocabulary}.yaml"))
     return "\n".join(lines)

@@ -2,8 +2,8 @@
 
 The result has one Utf8 column per canonical column of the source's vocabulary (absent optional
 columns are null) and `_row`, the row number as a spreadsheet shows it, so every later message can
-point at the file's own row. Where a file has several headers for one column, each row takes the
-first one filled in, in the vocabulary's order of preference; `_header_<column>` then says which.
+point at the file's own row. Where a file has several headers for one column (an intake and a
+feedback classification), the one first in the vocabulary's order of preference is read.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class RawExport:
     headers_used: dict[str, list[str]] = field(default_factory=dict)  # canonical → headers found, preferred first
     ignored_columns: list[str] = field(default_factory=list)
     blank_rows: int = 0  # wholly empty lines (Excel leaves them); not records, but counted
-    header_tables: dict[str, list] = field(default_factory=dict)  # column → value table of each header used
+    header_tables: dict[str, list] = field(default_factory=dict)  # mapped column → [value table of the header read]
 
 
 @dataclass
@@ -51,7 +51,8 @@ class HeaderMatch:
     missing: list[str]  # required columns (or groups of alternatives) with no header
 
     def used(self, vocabulary: Vocabulary) -> dict[str, list[str]]:
-        return {name: [self.cells[p] for p in positions] for name, positions in self.positions.items()}
+        """canonical column → [the header it is read from]."""
+        return {name: [self.cells[positions[0]]] for name, positions in self.positions.items()}
 
 
 class MissingColumnsError(ExportFileError):
@@ -134,17 +135,6 @@ def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | No
     return None
 
 
-def _first_filled(body: pl.DataFrame, positions: list[int]) -> tuple[pl.Expr, pl.Expr | None]:
-    """The column's cell from its most preferred header that is filled in, and which header that was."""
-    columns = [pl.col(body.columns[p]).cast(pl.Utf8) for p in positions]
-    if len(columns) == 1:
-        return columns[0], None
-    filled = [c.str.contains(r"\S").fill_null(False) for c in columns]
-    value = pl.coalesce([pl.when(f).then(c) for f, c in zip(filled, columns)])
-    which = pl.coalesce([pl.when(f).then(pl.lit(i, pl.UInt8)) for i, f in enumerate(filled)])
-    return value, which
-
-
 def missing_columns_error(path: Path, match: HeaderMatch, vocabulary: Vocabulary, grid, encoding) -> MissingColumnsError:
     names = ", ".join(f"{vocabulary.column(m).headers[0].text} ({m})" if vocabulary.has(m) else m for m in match.missing)
     return MissingColumnsError(path, f"required column(s) missing: {names}",
@@ -173,13 +163,11 @@ def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
         if not positions:
             selected.append(pl.lit(None, pl.Utf8).alias(column.name))
             continue
-        value, which = _first_filled(body, positions)
-        selected.append(value.alias(column.name))
-        header_tables = [_table_of(column, vocabulary.key(match.cells[p])) for p in positions]
+        # The whole column comes from one header: a blank cell under it is blank, not a reason to read
+        # a less preferred column (a blank 登记日期 is a missing date, not the 受理日期).
+        selected.append(pl.col(body.columns[positions[0]]).cast(pl.Utf8).alias(column.name))
         if column.mapped:
-            tables[column.name] = header_tables
-            if which is not None and len(set(map(id, header_tables))) > 1:
-                selected.append(which.alias(f"_header_{column.name}"))
+            tables[column.name] = [_table_of(column, vocabulary.key(match.cells[positions[0]]))]
     frame = body.select(selected)
     first_row = header_index + 2
     frame = frame.with_columns(pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias("_row"))
