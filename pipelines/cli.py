@@ -66,14 +66,23 @@ def sample(
     seed: int = typer.Option(20240101, help="Random seed; the same seed gives the same bytes."),
     clean: bool = typer.Option(False, "--clean", help="Write exports without planted data-quality defects."),
     source: list[str] = typer.Option(list(SOURCES), "--source", help="Only these sources (repeatable)."),
+    dialect: list[str] = typer.Option(None, "--dialect", help="The systems' export formats (repeatable): jcj or dump "
+                                      "(police), jiesu (hotline), justice or grid (disputes), cati (survey), each for "
+                                      "its own source; native (the default) or mixed for every source not named: "
+                                      "mixed picks each source-month one of its source's dialects, native included, "
+                                      "from the seed."),
 ) -> None:
-    """Write realistic raw exports to $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.<csv|xlsx>.
+    """Write realistic raw exports to $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.<csv|xlsx|xls>.
 
-    Police: GBK CSV; hotline: UTF-8 CSV with BOM; disputes: XLSX with a merged title row; survey: XLSX.
-    Beside each export, <YYYY-MM>.defects.csv lists every planted defect (row, kind, effect).
+    Native dialect (the default): police GBK CSV; hotline UTF-8 CSV with BOM; disputes XLSX with a merged
+    title row; survey XLSX. Other dialects: police jcj (XLSX under a 警情列表 title row) or dump (UTF-8 CSV,
+    pinyin headers, codes); hotline jiesu (Excel 97 .xls); disputes justice or grid (XLSX); survey cati
+    (XLSX call log). Writing a month in another file type removes its old export. raw/sample.json records
+    the scale, seed and dialect of each source-month.
+    Beside each export, <YYYY-MM>.defects.csv lists every planted defect (row, kind, effect, canonical column).
     The survey keeps its full sample (300 completes per district) at any --scale.
     """
-    from nsi.sample.generate import sample as write_sample
+    from nsi.sample.generate import resolve_dialects, sample as write_sample
 
     first, last = months_or_fail("sample", from_month, to_month, "--from")
     if not 0 < scale <= 10:
@@ -81,6 +90,10 @@ def sample(
     unknown = sorted(set(source) - set(SOURCES))
     if unknown:
         fail("sample", f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+    try:
+        dialects = resolve_dialects(dialect or [], source)
+    except ValueError as exc:
+        fail("sample", str(exc))
     root = settings_or_fail("sample").root
     total = len(months_between(first, last)) * len(source)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -90,7 +103,8 @@ def sample(
         def advance(src, month):
             progress.update(task, advance=1, description=f"{src} {month.key}")
 
-        paths = write_sample(root, first, last, scale=scale, seed=seed, clean=clean, sources=source, progress=advance)
+        paths = write_sample(root, first, last, scale=scale, seed=seed, clean=clean, sources=source, progress=advance,
+                             dialects=dialects)
     exports = [p for p in paths if not p.name.endswith(".defects.csv")]
     console.print(f"wrote {len(exports)} exports under {root / 'raw'}", highlight=False)
 

@@ -43,7 +43,8 @@ def test_twelve_exports_with_truth_files(sample_q1):
             assert truth.columns == ["source", "month", "row", "kind", "effect", "column", "detail"]
             assert truth.height > 0
     record = __import__("json").loads((sample_q1 / "raw/sample.json").read_text())
-    assert record == {m: {"scale": 0.01, "seed": 20240101, "clean": False} for m in MONTHS}
+    native = {"hotline": "native", "police": "native", "disputes": "native", "survey": "native"}
+    assert record == {m: {"scale": 0.01, "seed": 20240101, "clean": False, "dialects": native} for m in MONTHS}
 
 
 def test_police_is_gbk_csv_with_chinese_headers(sample_q1):

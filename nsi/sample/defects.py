@@ -80,7 +80,8 @@ class Planter:
             self.planted.append(Planted(int(self.uids[row]), kind, effect, column, str(text)))
 
 
-def plant_common(p: Planter, district: np.ndarray, jiangbei: np.ndarray, time_column: str, month_key: str) -> None:
+def plant_district_drift(p: Planter, district: np.ndarray, jiangbei: np.ndarray) -> None:
+    """Into the district (and street) column: names that drifted, and rows that cannot be placed."""
     cols, rng = p.columns, p.rng
     # District column drift: old names, old codes, typos, 江北新区. One drift per row at most.
     drifted = np.zeros(len(district), bool)
@@ -108,6 +109,12 @@ def plant_common(p: Planter, district: np.ndarray, jiangbei: np.ndarray, time_co
     cols["district"][rows] = labels
     cols["street"][rows] = ""
     p.record(rows, "unknown_district", "district", labels)
+
+
+def plant_bad_times(p: Planter, time_column: str, month_key: str) -> None:
+    """Into the column the export is cut by: rows that cannot be dated, or belong to another month."""
+    cols, rng = p.columns, p.rng
+    everything = np.ones(len(p.uids), bool)
     rows = p.pick(everything, "blank_time", exclusive=True)
     cols[time_column][rows] = ""
     p.record(rows, "blank_time", time_column, "blank")

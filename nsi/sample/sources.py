@@ -1,8 +1,9 @@
 """Clean, typed records of one month for each source system.
 
-Each function returns a polars frame with the canonical columns of `nsi.exports` (typed: datetimes
-as datetimes) plus `_district` (the true GB/T code) for the defect planter and the tests. Defects
-and export formatting come later (`defects.py`, `writers.py`).
+Each function returns a polars frame with the canonical columns (those of the native dialects in
+`dialects.py`; typed: datetimes as datetimes) plus `_district` (the true GB/T code) for the defect
+planter and the tests. Dialects, defects and export formatting come later (`translate.py`,
+`defects.py`, `writers.py`).
 """
 
 from __future__ import annotations
