@@ -49,8 +49,10 @@ def _plain_message(error) -> str:
         error = error.cause
     if error is None:
         return "failed"
-    first_line = (error.message or "failed").strip().splitlines()[0]
-    return first_line.split(": ", 1)[1] if first_line.startswith(("dagster.", "nsi.")) else first_line
+    lines = (error.message or "failed").strip().splitlines()
+    first_line = lines[0].split(": ", 1)[1] if lines[0].startswith(("dagster.", "nsi.")) else lines[0]
+    # Our own Failures may carry findings below their first line (a file's headers, for one edit).
+    return "\n".join([first_line, *lines[1:]]) if error.cls_name == "Failure" else first_line
 
 
 @dataclass

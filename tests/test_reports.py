@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from conftest import REPO, query
 
+from nsi import vocabulary
 from nsi.reference import load_reference
 
 CODES = [*load_reference().district_codes, "320100"]
@@ -86,6 +87,7 @@ RENDER_SCRIPT = """
 import duckdb, hashlib, sys
 from indicators.methodology import for_month
 from nsi.month import Month
+from nsi import vocabulary
 from nsi.reference import load_reference
 from reports.briefing import month_briefings
 from reports.render import render_all
@@ -208,9 +210,14 @@ def test_manifest_lists_inputs_outputs_and_versions(ingested_q1):
         archived = root / "archive" / item["sha256"]
         assert archived.stat().st_size == item["bytes"]
         assert item["rows_read"] == item["rows_loaded"] + item["rows_rejected"] + item["duplicates_dropped"] + item["reexports_dropped"]
+        read_with = vocabulary.load(item["source"])
+        assert (item["vocabulary"], item["vocabulary_sha256"]) == (read_with.name, read_with.sha256)
+    survey = next(i for i in manifest["inputs"] if i["source"] == "survey")
+    assert survey["rows_with_unknown_values"] > 0  # the planted invalid answers
+    assert all(i["vocabulary"] == f"{i['source']}/v1" for h in manifest["history"] for i in h["inputs"])
     paths = {o["path"]: o["sha256"] for o in manifest["outputs"]}
     assert {"index.csv", "index.xlsx", *(f"reports/{c}.pdf" for c in CODES)} <= set(paths)
     for path, sha in paths.items():
         assert hashlib.sha256((root / "out/2024-03" / path).read_bytes()).hexdigest() == sha
-    assert len(manifest["code"]["lock_file_sha256"]) == 64 and manifest["code"]["reference_data_version"] == "2026.1"
+    assert len(manifest["code"]["lock_file_sha256"]) == 64 and manifest["code"]["reference_data_version"] == load_reference().version
     assert re.fullmatch(r"[0-9a-f-]{36}", manifest["dagster_run_id"])

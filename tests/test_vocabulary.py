@@ -164,13 +164,15 @@ def police_file(sample_q1, tmp_path):
 
 
 def test_ids_in_scientific_notation_are_rejected_not_mangled(police_file):
-    lines = police_file.read_bytes().decode("gbk").split("\r\n")
-    lines[1] = "2.02402E+13" + lines[1][lines[1].index(","):]
-    police_file.write_bytes("\r\n".join(lines).encode("gbk"))
     police = vocabulary.load("police")
+    before = validate(extract(police_file, police, load_reference(), None), police, Month(2024, 2), "sha")
+    row = before.loaded["_row"][10]  # a row that loads as it is
+    lines = police_file.read_bytes().decode("gbk").split("\r\n")
+    lines[row - 1] = "2.02402E+13" + lines[row - 1][lines[row - 1].index(","):]
+    police_file.write_bytes("\r\n".join(lines).encode("gbk"))
     validated = validate(extract(police_file, police, load_reference(), None), police, Month(2024, 2), "sha")
     rejected = validated.rejects.filter(pl.col("rule") == "scientific_notation")
-    assert rejected["row"].to_list() == [2] and rejected["value"].to_list() == ["2.02402E+13"]
+    assert rejected["row"].to_list() == [row] and rejected["value"].to_list() == ["2.02402E+13"]
 
 
 def foreign_dialect(path: Path) -> tuple[int, int]:
@@ -185,6 +187,7 @@ def foreign_dialect(path: Path) -> tuple[int, int]:
 
 
 def test_an_unknown_dialect_stops_with_findings_and_loads_once_the_vocabulary_knows_it(police_file, tmp_path):
+    baseline = extract(police_file, vocabulary.load("police"), load_reference(), None).frame
     rows, criminal = foreign_dialect(police_file)
     assert criminal > 0
     folder = copy_vocabularies(tmp_path)
@@ -205,12 +208,15 @@ def test_an_unknown_dialect_stops_with_findings_and_loads_once_the_vocabulary_kn
     edit(path, "case_id: {required: true, headers: [接警单号,", "case_id: {required: true, headers: [接警单号, 事件单号,")
     edit(path, "    headers: [警情类别, 警情类别一级,", "    headers: [警情类别, 警情大类, 警情类别一级,")
     found = inspect(police_file, "police", folder)
-    assert found.loads and found.unknown_values.filter(pl.col("value") == "刑案")["rows"].to_list() == [criminal]
+    unknown = found.unknown_values.filter(pl.col("value") == "刑案")
+    assert found.loads and unknown.filter(pl.col("column") == "category")["rows"].to_list() == [criminal]
+    assert set(unknown["column"]) == {"category", "feedback_category"}  # 反馈类别 has the same label
     edit(path, "    刑事: [刑事类警情, 刑事案件, 刑事警情]", "    刑事: [刑事类警情, 刑事案件, 刑事警情, 刑案]")
     police = vocabulary.load("police", directory=folder)
     extracted = extract(police_file, police, load_reference(), None)
     assert extracted.unknown_values.height == 0 and extracted.rows_read == rows
-    assert extracted.frame.filter(pl.col("category") == "刑事").height == criminal
+    compared = ["case_id", "category", "feedback_category", "district_code"]
+    assert extracted.frame.select(compared).equals(baseline.select(compared))
 
 
 def test_inspect_command_guesses_the_source_and_exits_by_whether_the_file_loads(sample_q1, police_file, tmp_path):
@@ -255,6 +261,8 @@ def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_pa
     original = path.read_bytes()
     frame = pl.read_csv(original, infer_schema=False)
 
+    dropped = set(pl.read_csv(root / "raw/hotline/2024-02.defects.csv").filter(pl.col("effect") == "drop")["row"])
+
     def with_unknown(share: float) -> int:
         marked = pl.int_range(pl.len()) % int(1 / share) == 0
         changed = frame.with_columns(pl.when(marked).then(pl.lit("咨询投诉类")).otherwise(pl.col("诉求类型")).alias("诉求类型"))
@@ -272,8 +280,15 @@ def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_pa
     passed = run_nsi(["run", "2024-02", "--stage", "ingest"], root)
     assert "unknown_values_within_share" not in passed.stderr
     assert f"'咨询投诉类' ×{kept}: rows rejected" in passed.stderr
-    rejected = query(root, "SELECT count(*) AS n FROM rejects WHERE source = 'hotline' AND rule = 'unknown_value'")
-    assert rejected["n"][0] == kept
+    # Every marked row is rejected for its value, except the duplicates and re-exports dropped before the rules.
+    marked_rows = {i + 2 for i in range(frame.height) if i % int(1 / 0.004) == 0}
+    rejected = query(root, "SELECT \"row\" FROM rejects WHERE source = 'hotline' AND rule = 'unknown_value'")
+    assert set(rejected["row"]) == marked_rows - dropped
+    import dagster as dg
+    with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("extract_hotline"))
+        listed = event.asset_materialization.metadata["unknown_values"].value
+    assert listed == {"2024-02": [{"column": "request_type", "value": "咨询投诉类", "rows": kept, "action": "rejected"}]}
 
 
 def test_a_prefixed_gbk_hotline_export_with_numbered_and_suffixed_values_reads_the_same(sample_q1, tmp_path):

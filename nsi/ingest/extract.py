@@ -66,29 +66,31 @@ def _free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, pii_c
 
 def _mapped(frame: pl.DataFrame, column: Column, tables: list[ValueTable | None],
             headers: list[str]) -> tuple[list[pl.Series], pl.DataFrame]:
-    """The column's canonical values and its cleaned text; the values its table does not know, counted.
+    """The column's canonical values, and its cleaned text where the table does not know the value
+    (null elsewhere: the text of a known value is its canonical value); those values, counted.
 
-    Each distinct value is looked up once: categories repeat a handful of values.
+    Each distinct value is cleaned and looked up once: categories repeat a handful of values.
     """
-    cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
+    raw = frame[column.name]
     table = tables[0]
-    distinct = cleaned.drop_nulls().unique().sort()
-    values, unknown = [], []
-    for text in distinct:
-        value = table.map(text) if table is not None else text
-        if value is None:
-            unknown.append(text)
-            value = text if column.unknown == "keep" else None
-        values.append(value)
-    mapped = cleaned.replace_strict(distinct, pl.Series(values, dtype=pl.Utf8), default=None, return_dtype=pl.Utf8)
+    distinct = raw.unique()
+    cleaned = distinct.to_frame().select(normalise.clean_code(pl.col(column.name))).to_series()
+    values, unknown_texts = [], []
+    for text in cleaned:
+        value = None if text is None else (table.map(text) if table is not None else text)
+        unknown = text is not None and value is None
+        values.append(text if unknown and column.unknown == "keep" else value)
+        unknown_texts.append(text if unknown else None)
+    mapped = raw.replace_strict(distinct, pl.Series(values, dtype=pl.Utf8), return_dtype=pl.Utf8)
     counts = pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS)
-    if unknown:
-        counts = (cleaned.filter(cleaned.is_in(unknown)).value_counts(name="rows")
-                  .select(column=pl.lit(column.name), header=pl.lit(headers[0]), value=pl.col(column.name),
-                          rows=pl.col("rows").cast(pl.Int64),
-                          action=pl.lit("kept" if column.unknown == "keep" else "rejected"))
-                  .sort("rows", "value", descending=[True, False]))
-    return [mapped.alias(column.name), cleaned.alias(f"{column.name}_text")], counts
+    if not any(t is not None for t in unknown_texts):
+        return [mapped.alias(column.name), pl.Series(f"{column.name}_text", [None] * len(raw), pl.Utf8)], counts
+    text = raw.replace_strict(distinct, pl.Series(unknown_texts, dtype=pl.Utf8), return_dtype=pl.Utf8)
+    counts = (text.drop_nulls().value_counts(name="rows")
+              .select(column=pl.lit(column.name), header=pl.lit(headers[0]), value=pl.col(column.name),
+                      rows=pl.col("rows").cast(pl.Int64), action=pl.lit("kept" if column.unknown == "keep" else "rejected"))
+              .sort("rows", "value", descending=[True, False]))
+    return [mapped.alias(column.name), text.alias(f"{column.name}_text")], counts
 
 
 def _typed(frame: pl.DataFrame, vocabulary: Vocabulary, raw: RawExport) -> tuple[list[pl.Series], list[pl.DataFrame]]:
@@ -114,10 +116,10 @@ def _typed(frame: pl.DataFrame, vocabulary: Vocabulary, raw: RawExport) -> tuple
         elif column.mapped:  # not in the file: null, and nothing unknown
             series += [frame[column.name], frame[column.name].alias(f"{column.name}_text")]
         else:
-            cleaned = normalise.on_distinct(frame[column.name], normalise.clean_code(pl.col(column.name)))
-            if column.numbered:
-                cleaned = normalise.on_distinct(cleaned, pl.col(column.name).str.replace(r"^\d{1,3}[.、．]?(\D)", "${1}"))
-            series.append(cleaned)
+            expression = normalise.clean_code(pl.col(column.name))
+            if column.numbered:  # `1.物业管理` → 物业管理; a number without its point is part of the name
+                expression = expression.str.replace(r"^\d{1,3}[.、．](\D)", "${1}")
+            series.append(normalise.on_distinct(frame[column.name], expression))
     return [*frame.select(expressions).get_columns(), *series], unknown
 
 

@@ -90,11 +90,11 @@ def read_grid(path: Path) -> tuple[pl.DataFrame, str]:
     workbook = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}.get(data[:4])
     if workbook:
         try:
-            grid = pl.read_excel(io.BytesIO(data), has_header=False, infer_schema_length=0)
+            sheets = pl.read_excel(io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0)
         except Exception as exc:  # calamine raises its own error types
             raise ExportFileError(path, f"the workbook cannot be read ({exc.__class__.__name__})",
                                   "Open it in Excel, save it again as .xlsx and re-run") from exc
-        return grid, workbook
+        return _continued(list(sheets.values())), workbook
     utf8, encoding = decode_csv(path, data)
     if data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
@@ -103,6 +103,20 @@ def read_grid(path: Path) -> tuple[pl.DataFrame, str]:
     except pl.exceptions.PolarsError as exc:
         raise ExportFileError(path, f"the CSV cannot be parsed ({exc})", "Check quoting and separators and re-export") from exc
     return grid, encoding
+
+
+def _continued(sheets: list[pl.DataFrame]) -> pl.DataFrame:
+    """The first sheet, followed by every later sheet that repeats its header row: an .xls sheet holds
+    at most 65,536 rows, so a large month continues on 工单明细(2), (3) … Rows are numbered through the
+    sheets as one table (a later sheet's header row is not counted)."""
+    grid = sheets[0]
+    top = [tuple(grid.row(i)) for i in range(min(HEADER_SEARCH_ROWS, grid.height))]
+    parts = [grid]
+    for sheet in sheets[1:]:
+        if sheet.height == 0 or sheet.width != grid.width or tuple(sheet.row(0)) not in top:
+            continue
+        parts.append(sheet.slice(1).rename(dict(zip(sheet.columns, grid.columns))))
+    return pl.concat(parts) if len(parts) > 1 else grid
 
 
 def require_export(path: Path, vocabulary: Vocabulary) -> None:
