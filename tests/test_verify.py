@@ -127,3 +127,24 @@ def test_pins_choose_the_methodology_and_scale_of_a_month(tmp_path):
     assert pinned.methodology("2024-03").version == free.methodology("2024-03").version == "v1"
     with pytest.raises(MethodologyError, match="methodology version v9 not found"):
         RunPins(methodology_versions={"2024-03": "v9"}).methodology("2024-03")
+
+
+def test_verify_reads_each_input_with_the_vocabulary_version_it_was_published_with(ingested_q1, tmp_path):
+    from nsi import vocabulary
+    work = copy_of(ingested_q1, tmp_path)
+    folder = tmp_path / "vocabularies"
+    shutil.copytree(vocabulary.VOCABULARY_DIR, folder)
+    v1 = folder / "police" / "v1.yaml"
+    # A newer version that no longer reads this file (警情类别 is gone): the pinned v1 must be used.
+    text = v1.read_text(encoding="utf-8").replace("version: 1", "version: 2", 1)
+    (folder / "police" / "v2.yaml").write_text(text.replace("headers: [警情类别, 警情类别一级,", "headers: [警情类别一级,", 1),
+                                                 encoding="utf-8")
+    # And v1 itself edited in place since publication, harmlessly: said, not fatal.
+    v1.write_text(v1.read_text(encoding="utf-8").replace("    无效警情: [无效报警]", "    无效警情: [无效报警, 无效来电]"),
+                  encoding="utf-8")
+    result = run_nsi(["verify", "2024-03"], work, check=False, env_extra={**KEY, "NSI_VOCABULARY_DIR": str(folder)})
+    assert result.returncode == 0, result.stderr
+    assert "14 of 14 published files rebuilt byte for byte; index values match" in result.stderr
+    stack = [line for line in result.stderr.splitlines() if line.startswith("STACK")]
+    assert len([line for line in stack if "vocabulary police/v1 (edited since publication" in line]) == 1
+    assert not [line for line in stack if "hotline" in line or "v2" in line]
