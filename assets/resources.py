@@ -20,11 +20,11 @@ import duckdb
 from pydantic import PrivateAttr
 
 from indicators import methodology as methodologies
-from nsi.settings import Settings
+from nsi import vocabulary as vocabularies
 from nsi import warehouse as warehouse_connection
 from nsi.month import Month
-from nsi import vocabulary as vocabularies
 from nsi.scale import declared_scale
+from nsi.settings import Settings
 from nsi.warehouse import WAREHOUSE_CONFIG, database_path
 
 

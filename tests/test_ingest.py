@@ -9,8 +9,7 @@ import pytest
 from conftest import REPO as REPO_ROOT
 from conftest import query, run_nsi
 
-from nsi import warehouse
-from nsi import vocabulary
+from nsi import vocabulary, warehouse
 from nsi.ingest import normalise, pii, storage
 from nsi.ingest.extract import extract
 from nsi.ingest.read import ExportFileError, read_export

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 from pydantic import SecretStr
 
+from nsi import vocabulary as vocabularies
 from nsi import warehouse
 from nsi.ingest import storage
 from nsi.ingest.extract import Extracted, extract
@@ -25,7 +26,6 @@ from nsi.ingest.validate import ValidationCounts, validate
 from nsi.month import Month
 from nsi.reference import Reference
 from nsi.vocabulary import Vocabulary
-from nsi import vocabulary as vocabularies
 
 
 @dataclass(frozen=True)
