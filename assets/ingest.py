@@ -8,6 +8,8 @@ import dagster as dg
 from assets.partitions import monthly_partitions
 from assets.resources import NsiWarehouse, RunPins, SettingsResource
 from nsi import vocabulary as vocabularies
+from nsi import warehouse as warehouse_tables
+from nsi.ingest import completeness
 from nsi.exports import EXTENSIONS, SOURCES
 from nsi.ingest.inspect import findings_text, inspect_failure
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
@@ -20,6 +22,7 @@ RECONCILES = "rows_reconcile"
 ALL_DISTRICTS = "all_11_districts"
 PLAUSIBLE_VOLUME = "volume_within_trailing_band"
 KNOWN_VALUES = "unknown_values_within_share"
+COMPLETE = "export_complete"
 VOLUME_BAND = (0.5, 1.6)  # of the median of the trailing three months
 
 
@@ -118,6 +121,10 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                               description="every one of the 11 districts has loaded rows"),
             dg.AssetCheckSpec(PLAUSIBLE_VOLUME, asset=f"valid_{source}",
                               description="rows loaded within 0.5–1.6× the median of the three months before"),
+            dg.AssetCheckSpec(COMPLETE, asset=f"valid_{source}",
+                              description="the export looks whole: last line complete, rows within the band of "
+                                          "data/reference/volumes.csv and against last year, most days of the month "
+                                          "covered; a month that fails is computed but not published without a reason"),
             dg.AssetCheckSpec(KNOWN_VALUES, asset=f"valid_{source}", blocking=True,
                               description="rows rejected for a value the vocabulary does not know stay within the share "
                                           "the methodology allows (unknown_values.max_share)"),
@@ -126,6 +133,7 @@ def build_valid(source: str) -> dg.AssetsDefinition:
     def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins, settings: SettingsResource):
         reference = load_reference()
         unknown_shares: dict[str, dict] = {}
+        incomplete: dict[str, list[str]] = {}
         results: dict[str, ValidationCounts] = {}
         coverage: dict[str, list[str]] = {}
         volume_notes: dict[str, str] = {}
@@ -139,6 +147,19 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                 except WrongMonthError as exc:
                     raise dg.Failure(description=f"{source} {key}: {exc}") from exc
             validated, median = loaded.counts, loaded.trailing_median
+            scale = pins.population_scale(warehouse.raw, month)
+            last_year = loaded.last_year_rows
+            if last_year and reference.volumes[source].scales_with_population:
+                # A synthetic year at another --scale: compare like with like.
+                last_year = round(last_year * scale / pins.population_scale(warehouse.raw, month.year_before()))
+            findings = completeness.assess(source, month, validated.rows_read, loaded.days_covered, loaded.cut_row,
+                                           last_year, reference.volumes[source], scale)
+            with warehouse.connect() as con:
+                warehouse_tables.replace_months(con, [warehouse_tables.MonthWrite(
+                    "completeness", completeness.frame(findings), {"source": source, "month": key})])
+            if failed := [f"{f.check}: {f.detail}" for f in findings if not f.passed]:
+                incomplete[key] = failed
+                context.log.warning(f"{source} {key}: the export may be incomplete: " + "; ".join(failed))
             limit = pins.methodology(key).unknown_values.max_share
             unknown_rows = validated.rejected_by_rule.get("unknown_value", 0)
             share = unknown_rows / validated.rows_read if validated.rows_read else 0.0
@@ -174,6 +195,9 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                                   metadata={"months_not_reconciling": unreconciled})
         yield dg.AssetCheckResult(check_name=ALL_DISTRICTS, passed=not missing,
                                   metadata={"missing_districts": dg.MetadataValue.json(missing)})
+        yield dg.AssetCheckResult(check_name=COMPLETE, passed=not incomplete, severity=dg.AssetCheckSeverity.WARN,
+                                  description="; ".join(f"{m}: {', '.join(v)}" for m, v in incomplete.items()) or None,
+                                  metadata={"incomplete": dg.MetadataValue.json(incomplete)})
         yield dg.AssetCheckResult(check_name=KNOWN_VALUES, passed=not unknown_shares,
                                   description="; ".join(f"{m}: {v['rows']} rows ({v['share']:.1%}) have values the vocabulary "
                                                         f"does not know, more than {v['allowed']:.1%}; {v['what to do']}"

@@ -7,12 +7,14 @@ import dagster as dg
 
 from assets.partitions import monthly_partitions
 from assets.resources import NsiWarehouse
+from nsi.ingest.completeness import failed_text
 from nsi.publication import manifest, revisions
 from nsi.publication.work import work_dir
 
 
 class PublicationConfig(dg.Config):
-    # Why a month already published is published again with different results (becomes revision N+1).
+    # Why a month already published is published again with different results (becomes revision N+1),
+    # or why a month whose exports look incomplete is published as it is.
     reason: str | None = None
 
 
@@ -30,6 +32,12 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
     for key in context.partition_keys:
         folder = work_dir(warehouse.root, key)
         with warehouse.connect() as con:
+            incomplete = manifest.incomplete_inputs(con, key)
+            if incomplete and not config.reason:
+                raise dg.Failure(description=(
+                    f"{key} is not published: its exports may be incomplete ({failed_text(incomplete)}). "
+                    f"Its results are in {folder}. Put the complete exports in raw/ and run the month again, or "
+                    f"publish it as it is with --reason \"…\" (e.g. the source system confirmed the figures)"))
             manifest.write(manifest.build(con, key, folder, context.run.run_id), folder)
         try:
             outcome = revisions.publish(warehouse.root, key, config.reason)

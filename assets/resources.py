@@ -42,7 +42,7 @@ class NsiWarehouse(dg.ConfigurableResource):
         DuckDB allows one writing process per file; a second run waits here for the whole of the
         first, so their writes never interleave, and gives up with a plain message if it waits too long.
         """
-        lock_path = self.root / "warehouse" / ".writer.lock"
+        lock_path = warehouse_connection.writer_lock_path(self.root)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(lock_path, "a+")
         started = time.monotonic()

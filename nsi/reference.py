@@ -68,6 +68,20 @@ class Street:
 
 
 @dataclass(frozen=True)
+class VolumeBand:
+    """How many rows a month's export of a source should hold, and how far it may be off."""
+
+    source: str
+    rows_per_month: int  # for the whole city at full scale
+    low: float
+    high: float
+    scales_with_population: bool  # a synthetic export at --scale 0.01 holds 1% of the rows
+    year_on_year_low: float
+    year_on_year_high: float
+    min_days_share: float  # of the month's days that have at least one record
+
+
+@dataclass(frozen=True)
 class Resolution:
     """Where a row belongs. `how` says which rule placed it (name, old_name, jiangbei_street, …)."""
 
@@ -100,6 +114,7 @@ class Reference:
         self.address_prefixes = tuple(sorted((normalise_text(p) for p in manifest.get("address_prefixes", [])),
                                              key=len, reverse=True))
         self._load_units(self._read(files, "units"))
+        self._load_volumes(self._read(files, "volumes"))
 
     # ---- loading and validation -------------------------------------------------------------
     def _read(self, files: dict, key: str) -> tuple[Path, list[dict]]:
@@ -217,6 +232,25 @@ class Reference:
                 raise ReferenceDataError(f"{path}: shares of {code} sum to {sum(cells.values()):.4f}, not 1")
         if "ALL" not in self._structure and set(self.districts) - set(self._structure):
             raise ReferenceDataError(f"{path}: no structure for some districts and no ALL row to fall back on")
+
+    def _load_volumes(self, loaded) -> None:
+        path, rows = loaded
+        columns = ("source", "rows_per_month", "low", "high", "scales_with_population", "year_on_year_low",
+                   "year_on_year_high", "min_days_share")
+        self._need(path, rows, columns)
+        self.volumes: dict[str, VolumeBand] = {}
+        for line, row in enumerate(rows, start=2):
+            try:
+                numbers = [float(row[c]) for c in ("low", "high", "year_on_year_low", "year_on_year_high", "min_days_share")]
+                rows_per_month = int(row["rows_per_month"])
+            except (TypeError, ValueError) as exc:
+                raise ReferenceDataError(f"{path}, row {line}: rows_per_month, the bands and min_days_share must be numbers") from exc
+            if not (0 < numbers[0] <= 1 <= numbers[1] and 0 < numbers[2] <= 1 <= numbers[3] and 0 < numbers[4] <= 1):
+                raise ReferenceDataError(f"{path}, row {line}: a band must hold 1 (low ≤ 1 ≤ high) and min_days_share lie in (0, 1]")
+            if row["scales_with_population"] not in ("true", "false"):
+                raise ReferenceDataError(f"{path}, row {line}, column scales_with_population: must be true or false")
+            self.volumes[row["source"]] = VolumeBand(row["source"], rows_per_month, numbers[0], numbers[1],
+                                                     row["scales_with_population"] == "true", *numbers[2:])
 
     def _load_units(self, loaded) -> None:
         path, rows = loaded

@@ -30,6 +30,11 @@ class WarehouseBusy(RuntimeError):
     pass
 
 
+def writer_lock_path(root: Path) -> Path:
+    """The file a run holds while it writes the warehouse; it names the run (assets.resources.NsiWarehouse)."""
+    return Path(root).resolve() / "warehouse" / ".writer.lock"
+
+
 def is_lock_conflict(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 

@@ -144,7 +144,10 @@ def run(
             if not sys.stderr.isatty():
                 console.print(f"  {status:6} {step}", highlight=False)
 
-        outcome = run_months(first, last, settings, stage or None, progress=advance, reason=reason)
+        def notice(text: str) -> None:
+            console.print(f"  {text}", highlight=False, markup=False, soft_wrap=True)
+
+        outcome = run_months(first, last, settings, stage or None, progress=advance, reason=reason, notice=notice)
     print_summary(console, outcome, first, last, root)
     raise typer.Exit(0 if outcome.success else 1)
 
@@ -340,7 +343,19 @@ def main() -> None:
     # Dagster marks parts of its API as beta on every import; analysts cannot act on that.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    app()
+    try:
+        app()
+    except Exception as exc:  # a fault of the machine gets one line; anything else is a bug: its traceback
+        from pipelines.problems import environment_problem, keep_traceback
+
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        kept = keep_traceback(exc)
+        command = sys.argv[1] if len(sys.argv) > 1 else ""
+        console.print(f"nsi {command}: error: {problem}" + (f" (details: {kept})" if kept else ""),
+                      style="red", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pathlib import Path
 import dagster as dg
 
 from nsi.month import Month
+from nsi.warehouse import writer_lock_path
+from pipelines.problems import environment_problem
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -55,6 +57,15 @@ def _plain_message(error) -> str:
     return "\n".join([first_line, *lines[1:]]) if error.cls_name == "Failure" else first_line
 
 
+def _error_text(error) -> str:
+    """Every message along a step error's chain of causes, for recognising a fault of the machine."""
+    texts = []
+    while error is not None and len(texts) < 20:
+        texts.append(error.message or "")
+        error = error.cause or getattr(error, "context", None)
+    return "\n".join(texts)
+
+
 @dataclass
 class RunOutcome:
     run_id: str
@@ -94,16 +105,43 @@ def _watch(instance, run_id: str, progress, stop) -> None:
         time.sleep(0.5)
 
 
+LOCK_NOTICE_SECONDS = 15  # how often a waiting run says again that it waits
+
+
+def _watch_lock(lock: Path, run_id: str, notice, stop) -> None:
+    """Say on the console that this run waits for another run's writer lock, with the holder and how long
+    it has waited, and again every LOCK_NOTICE_SECONDS, until it holds the lock itself (or ends)."""
+    import time
+
+    started = time.monotonic()
+    said = None
+    while not stop.wait(0.5):
+        try:
+            holder = lock.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if run_id in holder:
+            if said is not None:
+                notice(f"the warehouse is free: {run_id[:8]} goes on after waiting {time.monotonic() - started:.0f} s")
+            return
+        waited = time.monotonic() - started
+        if holder and waited >= 1 and (said is None or waited - said >= LOCK_NOTICE_SECONDS):
+            notice(f"waiting for {holder} to finish writing the warehouse ({waited:.0f} s so far; "
+                   "NSI_LOCK_WAIT_SECONDS is how long to wait)")
+            said = waited
+
+
 def steps_of(stages: list[str] | None) -> list[str]:
     return [name for stage in (stages or list(STAGES)) for name in STAGES[stage] if name != "indicator_values"]
 
 
 def run_months(first: Month, last: Month, settings, stages: list[str] | None = None,
-               progress=None, reason: str | None = None, resend: bool = False, rebuild=None) -> RunOutcome:
+               progress=None, reason: str | None = None, resend: bool = False, rebuild=None, notice=None) -> RunOutcome:
     """One Dagster run of the monthly job over first..last, in this process.
 
     `rebuild` (pipelines.verify.Rebuild): run on its scratch data directory with its pins, in a
     throwaway instance, delivering nothing; otherwise the settings' data directory and its instance.
+    `notice(text)` hears that the run waits for another run's hold on the warehouse.
     """
     from pipelines.definitions import JOB, build_definitions  # import here: loading definitions takes a second
 
@@ -138,20 +176,25 @@ def run_months(first: Month, last: Month, settings, stages: list[str] | None = N
     run_id = str(uuid.uuid4())
     stop = threading.Event()
     watcher = threading.Thread(target=_watch, args=(instance, run_id, progress, stop), daemon=True) if progress else None
-    if watcher:
-        watcher.start()
+    data_dir = rebuild.data_dir if rebuild is not None else settings.root
+    waiter = threading.Thread(target=_watch_lock, args=(writer_lock_path(data_dir), run_id, notice, stop),
+                              daemon=True) if notice else None
+    for thread in (watcher, waiter):
+        if thread:
+            thread.start()
     try:
         result = job.execute_in_process(run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id, **kwargs)
     finally:
         stop.set()
-        if watcher:
-            watcher.join(timeout=10)
+        for thread in (watcher, waiter):
+            if thread:
+                thread.join(timeout=10)
     failures = []
     for event in result.all_events:
         if event.event_type_value in ("STEP_FAILURE", "RESOURCE_INIT_FAILURE"):
             error = getattr(event.event_specific_data, "error", None)
             where = event.step_key or "run"
-            message = f"{where}: {_plain_message(error)}"
+            message = f"{where}: {environment_problem(_error_text(error)) or _plain_message(error)}"
             if message not in failures:
                 failures.append(message)
     failed_checks = [

@@ -160,7 +160,7 @@ def column_order(vocabulary: Vocabulary) -> list[str]:
              if c.name in ("district", "street") or c.kind in ("datetime", "date", "int", "float")]
     texts += [f"{c.name}_text" for c in vocabulary.columns if c.mapped and not c.pii]
     hashes = [f"{c.name}_hash" for c in vocabulary.columns if c.pii]
-    return ["_row", *kept, *texts, *hashes, "district_code", "street_code", "district_how"]
+    return ["_row", *kept, *texts, *hashes, "district_code", "street_code", "district_how", "_file_problem"]
 
 
 def extract(path: Path, vocabulary: Vocabulary, reference: Reference, pii_secret: SecretStr | None) -> Extracted:

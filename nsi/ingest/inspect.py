@@ -17,7 +17,7 @@ from rapidfuzz import fuzz, process
 from nsi import vocabulary as vocabularies
 from nsi.exports import SOURCES
 from nsi.ingest import normalise
-from nsi.ingest.read import HeaderMatch, MissingColumnsError, match_header, read_grid
+from nsi.ingest.read import Grid, HeaderMatch, MissingColumnsError, find_header, read_grid
 from nsi.vocabulary import Vocabulary
 
 SUGGESTIONS = 3
@@ -44,6 +44,10 @@ class Inspection:
     missing: list[str]
     unknown_values: pl.DataFrame  # column, header, value, rows
     candidates: dict[str, int] = field(default_factory=dict)  # source → headers recognised, when guessed
+    sheet: str | None = None  # the workbook sheet read
+    sheets: list[str] = field(default_factory=list)
+    problems: list = field(default_factory=list)  # lines that could not be read as written
+    separator: str = ","
 
     @property
     def loads(self) -> bool:
@@ -72,12 +76,13 @@ def _unknown_values(body: pl.DataFrame, match: HeaderMatch, vocabulary: Vocabula
     return frame.sort(["column", "rows", "value"], descending=[False, True, False])
 
 
-def _inspection(path: Path, grid: pl.DataFrame, encoding: str, vocabulary: Vocabulary, match: HeaderMatch | None,
+def _inspection(path: Path, found: Grid, vocabulary: Vocabulary, match: HeaderMatch | None,
                 candidates: dict[str, int]) -> Inspection:
+    grid, encoding = found.frame, found.encoding
     if match is None:
         return Inspection(path, encoding, vocabulary.source, vocabulary.name, None, grid.height, [], [],
                           pl.DataFrame(schema={"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64}),
-                          candidates)
+                          candidates, found.sheet, found.sheets, found.problems, found.separator)
     feeds = {p: (name, positions[0]) for name, positions in match.positions.items() for p in positions}
     lines = []
     for position, header in enumerate(match.cells):
@@ -88,35 +93,36 @@ def _inspection(path: Path, grid: pl.DataFrame, encoding: str, vocabulary: Vocab
         lines.append(HeaderLine(header, column, [] if column else _nearest(vocabulary.key(header), vocabulary), preferred))
     body = grid.slice(match.header_row)
     return Inspection(path, encoding, vocabulary.source, vocabulary.name, match.header_row, body.height, lines,
-                      match.missing, _unknown_values(body, match, vocabulary), candidates)
+                      match.missing, _unknown_values(body, match, vocabulary), candidates, found.sheet, found.sheets,
+                      found.problems, found.separator)
 
 
 def inspect(path: Path, source: str | None = None, directory: Path | None = None) -> Inspection:
     """Raises ExportFileError when the file cannot be read at all (empty, not text, broken workbook)."""
     path = Path(path)
-    grid, encoding = read_grid(path)
+    whole = read_grid(path)
     if source:
         vocabulary = vocabularies.load(source, directory=directory)
-        return _inspection(path, grid, encoding, vocabulary, match_header(grid, vocabulary), {})
+        found, match = find_header(whole, vocabulary)
+        return _inspection(path, found, vocabulary, match, {})
     # Which source is it? The vocabulary that recognises the most headers.
     scored = {}
     for name in SOURCES:
         vocabulary = vocabularies.load(name, directory=directory)
-        match = match_header(grid, vocabulary)
-        scored[name] = (len(match.positions) if match else 0, vocabulary, match)
+        found, match = find_header(whole, vocabulary)
+        scored[name] = (len(match.positions) if match else 0, vocabulary, found, match)
     best = max(scored, key=lambda s: scored[s][0])
     candidates = {s: v[0] for s, v in scored.items()}
-    _, vocabulary, match = scored[best]
+    _, vocabulary, found, match = scored[best]
+    inspection = _inspection(path, found, vocabulary, match, candidates)
     if match is None:
-        inspection = _inspection(path, grid, encoding, vocabulary, None, candidates)
         inspection.source = inspection.vocabulary = None
-        return inspection
-    return _inspection(path, grid, encoding, vocabulary, match, candidates)
+    return inspection
 
 
 def inspect_failure(exc: MissingColumnsError) -> Inspection:
     """The findings for a file a run refused for its headers."""
-    return _inspection(exc.path, exc.grid, exc.encoding, exc.vocabulary, exc.match, {})
+    return _inspection(exc.path, Grid(exc.grid, exc.encoding), exc.vocabulary, exc.match, {})
 
 
 # ------------------------------------------------------------------------------------ wording
@@ -128,6 +134,9 @@ TEXT = {
         "no_header": "前 {n} 行中没有找到任何数据源的表头行", "ok": "可以导入", "not_ok": "不能导入：请先处理上面的问题",
         "ignored": "（不使用）", "edit": "修改方法：在 {file} 中为字段加上表头或取值（见 docs/ingest.md）",
         "recognised": "各数据源识别出的表头数", "instead": "（不使用：该字段取自“{header}”）",
+        "sheet": "读取的工作表", "sheets": "全部工作表", "separator": "分隔符",
+        "undecodable_row": "第 {line} 行无法按文件编码解码（第 {offset} 字节）：该行将被拒绝，其余行照常导入",
+        "incomplete_last_line": "文件在最后一行（第 {line} 行，第 {offset} 字节）中途结束：导出不完整",
     },
     "en": {
         "file": "file", "encoding": "encoding", "source": "source", "vocabulary": "vocabulary", "guessed": " (guessed from the headers)",
@@ -137,6 +146,9 @@ TEXT = {
         "ok": "loads", "not_ok": "does not load: fix the problems above first", "ignored": " (not used)",
         "edit": "to fix: add the headers or values to {file} (see docs/ingest.md)",
         "recognised": "headers recognised per source", "instead": " (not used: the column is read from {header})",
+        "sheet": "sheet read", "sheets": "all sheets", "separator": "separator",
+        "undecodable_row": "line {line} does not decode in the file's encoding (byte {offset}): that row is rejected, the others load",
+        "incomplete_last_line": "the file ends inside its last line (line {line}, byte {offset}): the export is incomplete",
     },
 }
 
@@ -144,6 +156,12 @@ TEXT = {
 def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> str:
     t = TEXT[lang]
     lines = [f"{t['file']}: {inspection.path.name}", f"{t['encoding']}: {inspection.encoding}"]
+    if inspection.sheets:
+        lines.append(f"{t['sheet']}: {inspection.sheet} ({t['sheets']}: {', '.join(inspection.sheets)})")
+    elif inspection.separator != ",":
+        lines.append(f"{t['separator']}: {inspection.separator!r}")
+    for problem in inspection.problems[:limit]:
+        lines.append(t[problem.rule].format(line=problem.line, offset=problem.byte_offset))
     if inspection.candidates:
         lines.append(f"{t['recognised']}: " + ", ".join(f"{s} {n}" for s, n in inspection.candidates.items()))
     if inspection.header_row is None:

@@ -51,6 +51,9 @@ class LoadedMonth:
     districts_covered: list[str]
     trailing_median: float | None  # rows loaded in the three months before, when all three are loaded
     vocabulary: str  # <source>/v<N> the month was read with
+    days_covered: int  # calendar days of the month with at least one loaded record
+    cut_row: int | None  # the last row, when the file ends inside it
+    last_year_rows: int | None  # rows read of the same month a year before, when it was loaded
 
 
 class NotExtractedError(RuntimeError):
@@ -129,9 +132,14 @@ def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folder
         "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": run_id,
     }], schema_overrides={"file_bytes": pl.Int64})
     median = _trailing_median(con, source, month)
+    days = validated.loaded.select(pl.col(vocabulary.time_column).dt.date().n_unique()).item()
+    cut = validated.rejects.filter(pl.col("rule") == "incomplete_last_line")["row"]
+    last_year = con.execute("SELECT rows_read FROM ingest_log WHERE source = ? AND month = ?",
+                            [source, month.year_before().key]).fetchone()
     warehouse.replace_months(con, [
         warehouse.MonthWrite(f"valid_{source}", storage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
         warehouse.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
         warehouse.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
     ])
-    return LoadedMonth(validated.counts(), covered, median, vocabulary.name)
+    return LoadedMonth(validated.counts(), covered, median, vocabulary.name, days, cut[0] if cut.len() else None,
+                       last_year[0] if last_year else None)

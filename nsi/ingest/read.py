@@ -38,6 +38,9 @@ class RawExport:
     ignored_columns: list[str] = field(default_factory=list)
     blank_rows: int = 0  # wholly empty lines (Excel leaves them); not records, but counted
     header_tables: dict[str, list] = field(default_factory=dict)  # mapped column → [value table of the header read]
+    sheet: str | None = None  # the workbook sheet the rows come from
+    sheets: list[str] = field(default_factory=list)
+    problems: list = field(default_factory=list)  # LineProblem: lines that could not be read as written
 
 
 @dataclass
@@ -64,26 +67,119 @@ class MissingColumnsError(ExportFileError):
         self.match, self.grid, self.encoding, self.vocabulary = match, grid, encoding, vocabulary
 
 
-def decode_csv(path: Path, data: bytes) -> tuple[bytes, str]:
-    """The file as UTF-8 bytes (what polars reads fastest) and the encoding it came in."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+# Of the lines of a text file, at most this share may fail to decode in its encoding; more, and the
+# file is in some other encoding altogether (UTF-16, Big5, binary) and is refused as a whole.
+MAX_UNDECODABLE_SHARE = 0.2
+SEPARATORS = (",", ";", "\t", "|")
+REPLACEMENT = "\ufffd"  # what an undecodable byte becomes; the rows holding it are rejected
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A line of the file that could not be read as it was written."""
+
+    line: int  # 1-based line of the file
+    byte_offset: int  # of the first byte that does not decode (or of the cut), from the start of the file
+    rule: str  # undecodable_row | incomplete_last_line
+
+
+@dataclass
+class Grid:
+    """All cells of the file as text, before any header is looked for."""
+
+    frame: pl.DataFrame
+    encoding: str  # utf-8-sig | utf-8 | gbk | xlsx | xls
+    sheet: str | None = None  # the workbook sheet read
+    sheets: list[str] = field(default_factory=list)  # every sheet of the workbook
+    problems: list[LineProblem] = field(default_factory=list)
+    separator: str = ","
+    by_sheet: dict[str, pl.DataFrame] = field(default_factory=dict)  # a workbook's sheets, in order
+
+
+def _first_bad_byte(line: bytes, encoding: str) -> int | None:
+    try:
+        line.decode(encoding)
+        return None
+    except UnicodeDecodeError as exc:
+        return exc.start
+
+
+def decode_csv(path: Path, data: bytes) -> tuple[bytes, str, list[LineProblem]]:
+    """The file as UTF-8 bytes (what polars reads fastest), the encoding it came in, and the lines that
+    did not decode in it (their bad bytes replaced by U+FFFD, so that their rows can be rejected)."""
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    data = data[bom:]
     try:
         data.decode("utf-8")
-        return data, "utf-8"
+        return data, "utf-8", []
     except UnicodeDecodeError:
         pass
     for encoding in ENCODINGS[1:]:
         try:
-            return data.decode(encoding).encode("utf-8"), "gbk"
+            return data.decode(encoding).encode("utf-8"), "gbk", []
         except UnicodeDecodeError:
             continue
-    raise ExportFileError(path, "the file is neither UTF-8 nor GBK/GB18030 text",
-                          "Re-export it as CSV (UTF-8 or GBK) or XLSX")
+    # Mostly one encoding with a few bad rows (stray bytes, a Windows-1252 row, a cut at the end): find
+    # the encoding most lines decode in, and replace only what does not.
+    lines = data.split(b"\n")
+    bad = {encoding: [i for i, line in enumerate(lines) if _first_bad_byte(line, encoding) is not None]
+           for encoding in ("utf-8", "gb18030")}
+    encoding = min(bad, key=lambda e: len(bad[e]))
+    if len(bad[encoding]) > MAX_UNDECODABLE_SHARE * len(lines):
+        raise ExportFileError(path, f"the file is neither UTF-8 nor GBK/GB18030 text ({len(bad[encoding])} of "
+                                    f"{len(lines)} lines do not decode in either)",
+                              "Re-export it as CSV (UTF-8 or GBK) or XLSX")
+    starts = [bom]  # offsets count from the start of the file as delivered, its byte-order mark included
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    problems = []
+    for i in bad[encoding]:
+        cut = i == len(lines) - 1 and _cut_inside_a_character(lines[i], encoding)
+        offset = starts[i] + (_first_bad_byte(lines[i], encoding) or 0)
+        problems.append(LineProblem(i + 1, offset, "incomplete_last_line" if cut else "undecodable_row"))
+    text = data.decode(encoding, errors="replace")
+    return text.encode("utf-8"), "utf-8" if encoding == "utf-8" else "gbk", problems
 
 
-def read_grid(path: Path) -> tuple[pl.DataFrame, str]:
-    """All cells as text, no header interpretation yet."""
+def _cut_inside_a_character(line: bytes, encoding: str) -> bool:
+    """The bytes are fine up to the end, where a character stops half way: the file was cut."""
+    try:
+        line.decode(encoding)
+        return False
+    except UnicodeDecodeError as exc:
+        return exc.reason in ("unexpected end of data", "incomplete multibyte sequence") or exc.end >= len(line)
+
+
+def detect_separator(text: bytes) -> str:
+    """The separator whose count is the same on most of the first lines, and largest; `,` when unsure.
+
+    Chinese text uses the full-width ，and ；, so a half-width separator is rarely also in the cells."""
+    sample = text[:65536].decode("utf-8", errors="replace").splitlines()[:30]
+    if not sample:
+        return ","
+    best, best_count = ",", 0
+    for separator in SEPARATORS:
+        counts = [line.count(separator) for line in sample if line.strip()]
+        header = counts[0] if counts else 0
+        if header == 0:
+            continue
+        agreeing = sum(1 for c in counts if c == header) / len(counts)
+        if agreeing >= 0.6 and header > best_count:
+            best, best_count = separator, header
+    return best
+
+
+def _last_line_cut(data: bytes, grid: pl.DataFrame, separator: str) -> bool:
+    """The file stops inside its last row: no line end after it, and fewer cells than the rows before."""
+    if not data or data.endswith(b"\n") or grid.height < 2:
+        return False
+    last = data.rsplit(b"\n", 1)[-1]
+    before = data.rsplit(b"\n", 2)[-2] if data.count(b"\n") >= 1 else b""
+    return last.count(separator.encode()) < before.count(separator.encode())
+
+
+def read_grid(path: Path) -> Grid:
+    """All cells as text, no header interpretation yet; a workbook's sheets one by one."""
     data = path.read_bytes()
     if not data or data.isspace():  # isspace() stops at the first character that is not
         raise ExportFileError(path, "the file is empty", "Re-export the month from the source system")
@@ -94,15 +190,20 @@ def read_grid(path: Path) -> tuple[pl.DataFrame, str]:
         except Exception as exc:  # calamine raises its own error types
             raise ExportFileError(path, f"the workbook cannot be read ({exc.__class__.__name__})",
                                   "Open it in Excel, save it again as .xlsx and re-run") from exc
-        return _continued(list(sheets.values())), workbook
-    utf8, encoding = decode_csv(path, data)
+        names = list(sheets)
+        return Grid(sheets[names[0]], workbook, names[0], names, by_sheet=sheets)
+    utf8, encoding, problems = decode_csv(path, data)
     if data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
+    separator = detect_separator(utf8)
     try:
-        grid = pl.read_csv(utf8, has_header=False, infer_schema=False, truncate_ragged_lines=True)
+        grid = pl.read_csv(utf8, has_header=False, infer_schema=False, truncate_ragged_lines=True, separator=separator)
     except pl.exceptions.PolarsError as exc:
         raise ExportFileError(path, f"the CSV cannot be parsed ({exc})", "Check quoting and separators and re-export") from exc
-    return grid, encoding
+    if _last_line_cut(utf8, grid, separator) and not any(p.rule == "incomplete_last_line" for p in problems):
+        problems = [p for p in problems if p.line != utf8.count(b"\n") + 1]
+        problems.append(LineProblem(utf8.count(b"\n") + 1, len(data), "incomplete_last_line"))
+    return Grid(grid, encoding, None, [], problems, separator)
 
 
 def _continued(sheets: list[pl.DataFrame]) -> pl.DataFrame:
@@ -117,6 +218,24 @@ def _continued(sheets: list[pl.DataFrame]) -> pl.DataFrame:
             continue
         parts.append(sheet.slice(1).rename(dict(zip(sheet.columns, grid.columns))))
     return pl.concat(parts) if len(parts) > 1 else grid
+
+
+def candidate_grids(grid: Grid) -> list[Grid]:
+    """Where a header may be: the one table of a CSV, or each sheet of a workbook in order (with the
+    sheets that continue it)."""
+    if len(grid.by_sheet) < 2:
+        return [grid]
+    frames = list(grid.by_sheet.values())
+    return [Grid(_continued(frames[i:]), grid.encoding, name, grid.sheets) for i, name in enumerate(grid.by_sheet)]
+
+
+def find_header(grid: Grid, vocabulary: Vocabulary) -> tuple[Grid, HeaderMatch | None]:
+    """The first sheet whose top rows hold this source's header row (a notes sheet 填表说明 may come first)."""
+    for candidate in candidate_grids(grid):
+        match = match_header(candidate.frame, vocabulary)
+        if match is not None:
+            return candidate, match
+    return grid, None
 
 
 def require_export(path: Path, vocabulary: Vocabulary) -> None:
@@ -160,12 +279,15 @@ def missing_columns_error(path: Path, match: HeaderMatch, vocabulary: Vocabulary
 def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
     path = Path(path)
     require_export(path, vocabulary)
-    grid, encoding = read_grid(path)
-    match = match_header(grid, vocabulary)
+    whole = read_grid(path)
+    found, match = find_header(whole, vocabulary)
     if match is None:
-        raise ExportFileError(path, f"no header row of a {vocabulary.label_zh} export in the first {HEADER_SEARCH_ROWS} rows",
+        sheets = f" of any sheet (the workbook has {', '.join(whole.sheets)})" if len(whole.sheets) > 1 else ""
+        raise ExportFileError(path, f"no header row of a {vocabulary.label_zh} export in the first {HEADER_SEARCH_ROWS} "
+                                    f"rows{sheets}",
                               f"Check that this is the right file (`nsi inspect {path.name}` says which source it looks like); "
                               "it needs the column names in one row")
+    grid, encoding = found.frame, found.encoding
     if match.missing:
         raise missing_columns_error(path, match, vocabulary, grid, encoding)
     header_index = match.header_row - 1
@@ -185,6 +307,7 @@ def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
     frame = body.select(selected)
     first_row = header_index + 2
     frame = frame.with_columns(pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias("_row"))
+    frame = frame.with_columns(_file_problems(body, found.problems, first_row))
     # Fully blank lines are an artefact of the export, not records. A row with an ID is not blank;
     # only the rows without one are looked at cell by cell.
     no_id = frame.filter(~pl.col(vocabulary.id_column).str.contains(r"\S").fill_null(False))
@@ -194,7 +317,26 @@ def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
     if records.height == 0:
         raise ExportFileError(path, "the file has a header but no rows", "Re-export the month from the source system")
     return RawExport(path, records, encoding, match.header_row, match.used(vocabulary), match.unrecognised,
-                     frame.height - records.height, tables)
+                     frame.height - records.height, tables, found.sheet, found.sheets, found.problems)
+
+
+def _file_problems(body: pl.DataFrame, problems: list[LineProblem], first_row: int) -> pl.Series:
+    """`rule|detail` on the rows that could not be read as written (they are rejected), else null.
+
+    A row is found by the replacement character its bad bytes became, in the order of the bad lines;
+    a cut last line is the last row."""
+    values: list[str | None] = [None] * body.height
+    if not problems or body.height == 0:
+        return pl.Series("_file_problem", values, pl.Utf8)
+    undecodable = [p for p in problems if p.rule == "undecodable_row"]
+    marked = body.select(pl.any_horizontal(pl.all().cast(pl.Utf8).str.contains(REPLACEMENT, literal=True))
+                         .fill_null(False)).to_series()
+    for index, problem in zip(marked.arg_true().to_list(), undecodable):
+        values[index] = f"undecodable_row|byte offset {problem.byte_offset} (line {problem.line})"
+    for problem in problems:
+        if problem.rule == "incomplete_last_line":
+            values[-1] = f"incomplete_last_line|the file ends inside its last row, at byte {problem.byte_offset}"
+    return pl.Series("_file_problem", values, pl.Utf8)
 
 
 def _table_of(column: Column, key: str):

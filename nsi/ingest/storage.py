@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 )"""
 
 
+# Whether each source's month looks whole (nsi.ingest.completeness); the publication reads it.
+COMPLETENESS_DDL = """
+CREATE TABLE IF NOT EXISTS completeness (
+    source VARCHAR, month VARCHAR, "check" VARCHAR, passed BOOLEAN, measured DOUBLE, expected VARCHAR, detail VARCHAR
+)"""
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -84,13 +91,16 @@ def extract_layout(vocabulary: Vocabulary) -> list[tuple[str, str]]:
     # The values of mapped columns as read, for rejects and the list of unknown values (extract only).
     columns += [(f"{c.name}_text", "VARCHAR") for c in vocabulary.columns if c.mapped and not c.pii]
     columns += [("district_code", "VARCHAR"), ("street_code", "VARCHAR"), ("district_how", "VARCHAR")]
+    # `rule|detail` where the row could not be read as written (bad bytes, a cut last line): it is rejected.
+    columns.append(("_file_problem", "VARCHAR"))
     return columns
 
 
 def valid_layout(vocabulary: Vocabulary) -> list[tuple[str, str]]:
     """Columns of valid_<source>: typed values only (the *_text copies stay in the extract)."""
     keep_text = ("district_text", "street_text")
-    return [(n, t) for n, t in extract_layout(vocabulary) if not n.endswith("_text") or n in keep_text]
+    return [(n, t) for n, t in extract_layout(vocabulary)
+            if (not n.endswith("_text") or n in keep_text) and n != "_file_problem"]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> None:
@@ -98,6 +108,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, directory: Path | None = None)
     con.execute(INGEST_LOG_DDL)
     con.execute(EXTRACT_LOG_DDL)
     con.execute(UNKNOWN_VALUES_DDL)
+    con.execute(COMPLETENESS_DDL)
     # Warehouses from before vocabularies were versioned: their months were read with what is now v1.
     con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary VARCHAR")
     con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary_sha256 VARCHAR")

@@ -36,6 +36,8 @@ RULE_MESSAGES = {
     "not_an_allowed_value": "the value is not one of the categories the source system uses",
     "unknown_value": "the value is not in the source's vocabulary (data/vocabularies/<source>/v<N>.yaml): add it there",
     "city_only": "the row names only the city (南京市 / 320100) and no street, police branch, station or committee",
+    "undecodable_row": "the row has bytes that are not text in the file's encoding (stray bytes, another encoding): fix or re-enter that row",
+    "incomplete_last_line": "the file ends inside this row: the export was cut off; re-export the month",
     "scientific_notation": "the record ID was turned into a number in scientific notation by a spreadsheet: re-export it as text",
     "out_of_range": "the number is outside its plausible range",
     "unknown_district": "the district is neither a Nanjing district nor a known old name or code",
@@ -158,6 +160,7 @@ CHECK_COLUMN = {
     "closed_before_intake": "closed_time", "closed_before_registered": "closed_date",
     "complete_without_answer": "q_safety",
 }
+FILE_COLUMN = "(file)"  # the column of a reject that is about the row's bytes, not one of its cells
 REJECT_COLUMNS = {"source": pl.Utf8, "month": pl.Utf8, "file_name": pl.Utf8, "file_sha256": pl.Utf8,
                   "row": pl.Int64, "column": pl.Utf8, "rule": pl.Utf8, "value": pl.Utf8}
 
@@ -217,6 +220,8 @@ def _rule_name(check: str, column: str | None, row: dict, moments: set[str]) -> 
 def _value(row: dict, column: str | None) -> str | None:
     if column is None:
         return None
+    if column == FILE_COLUMN:
+        return str(row.get("_file_problem") or "").split("|", 1)[-1] or None
     for key in (f"{column}_text", column, "district_text" if column == "district_code" else None):
         if key and row.get(key) is not None:
             return str(row[key])[:120]
@@ -251,6 +256,16 @@ def _unknown_values(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame
     return pl.concat(parts) if parts else pl.DataFrame(schema={"index": pl.Int64, "column": pl.Utf8, "check": pl.Utf8})
 
 
+def _unreadable_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows the reader could not take as written (their bytes, or a cut at the end of the file)."""
+    if "_file_problem" not in frame.columns:
+        return pl.DataFrame(schema={"index": pl.Int64, "column": pl.Utf8, "check": pl.Utf8})
+    return frame.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("index"), pl.lit(FILE_COLUMN).alias("column"),
+        pl.col("_file_problem").str.split_exact("|", 1).struct.field("field_0").alias("check"),
+    ).filter(pl.col("check").is_not_null())
+
+
 def _scientific_ids(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame:
     """IDs such as 2.02403E+15: a spreadsheet made a number of a long ID and lost its last digits."""
     mangled = pl.col(vocabulary.id_column).str.contains(r"^\d(?:\.\d+)?[eE]\+?\d+$").fill_null(False)
@@ -278,7 +293,7 @@ def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sh
         pl.col("record_month").is_null() | (pl.col("record_month") == month.key)),
         name="out_of_month", error="out_of_month")
     failures = pl.concat([_failures(schema, month_check, frame), _unknown_values(vocabulary, frame),
-                          _scientific_ids(vocabulary, frame)])
+                          _scientific_ids(vocabulary, frame), _unreadable_rows(frame)])
 
     moments = {c.name for c in vocabulary.columns if c.kind in ("datetime", "date")}
     rows = frame.with_row_index("_index")

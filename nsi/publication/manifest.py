@@ -62,6 +62,15 @@ def history(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
     return list(by_month.values())
 
 
+def incomplete_inputs(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, str, str]]:
+    """(source, check, detail) of every completeness check the month's exports failed."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'completeness'").fetchone()[0]
+    if not exists:
+        return []
+    return con.execute('SELECT source, "check", detail FROM completeness WHERE month = ? AND NOT passed '
+                       'ORDER BY source, "check"', [month]).fetchall()
+
+
 def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str) -> dict:
     """The manifest of the month's outputs in out_dir, from what the warehouse recorded when they were made."""
     methodology_version = con.execute("SELECT any_value(methodology_version) FROM safety_index WHERE month = ?",
@@ -82,6 +91,7 @@ def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str
         "inputs": [dict(zip(keys, row)) for row in inputs],
         "outputs": [{"path": p.relative_to(out_dir).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size}
                     for p in outputs],
+        "incomplete_inputs": [{"source": s, "check": c, "detail": d} for s, c, d in incomplete_inputs(con, month)],
         "history": history(con, month),
         "code": code_version(),
         "dagster_run_id": run_id,
