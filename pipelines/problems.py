@@ -17,7 +17,7 @@ _KINDS = (
                 rf"\[Errno {errno.ENOSPC}\]|\[Errno {errno.EDQUOT}\]|could not write|Out of disk", re.I),
      "no space left on the disk{where}", "free some space (or move $NSI_DATA_DIR to a larger disk) and run again: "
                                           "what was published before is intact, and the rerun gives the same results"),
-    (re.compile(rf"Read-only file system|\[Errno {errno.EROFS}\]|read-only", re.I),
+    (re.compile(rf"Read-only file system|\[Errno {errno.EROFS}\]|read-only|readonly database", re.I),
      "the folder is read-only{where}", "give the data folder ($NSI_DATA_DIR) write access, or point NSI_DATA_DIR at a "
                                         "writable one, and run again"),
     (re.compile(rf"Permission denied|\[Errno {errno.EACCES}\]|\[Errno {errno.EPERM}\]", re.I),
