@@ -187,8 +187,7 @@ def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> 
         lines.append(f"  {row['column']} ({row['header']}): '{row['value']}' ×{row['rows']}")
     if inspection.unknown_values.height > limit:
         lines.append(f"  … +{inspection.unknown_values.height - limit}")
-    lines.append(t["ok"] if inspection.loads and not inspection.unknown_values.height else
-                 (t["ok"] if inspection.loads else t["not_ok"]))
+    lines.append(t["ok"] if inspection.loads else t["not_ok"])
     if inspection.missing or inspection.unknown_values.height:
         lines.append(t["edit"].format(file=f"data/vocabularies/{inspection.vocabulary}.yaml"))
     return "\n".join(lines)
