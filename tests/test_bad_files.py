@@ -285,13 +285,13 @@ def test_a_run_waiting_for_the_writer_lock_says_so(sample_q1, tmp_path):
         "fcntl.flock(handle, fcntl.LOCK_EX)\n"
         "handle.seek(0); handle.truncate(); handle.write('Dagster run test-holder (pid 1)'); handle.flush()\n"
         "print('held', flush=True)\n"
-        "time.sleep(8)\n"
+        "time.sleep(6)\n"
         "handle.seek(0); handle.truncate(); handle.flush()\n")], stdout=subprocess.PIPE, text=True, cwd=REPO)
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         result = run_nsi(["run", "2024-02", "--stage", "ingest"], root)
-        assert time.monotonic() - started >= 7
+        assert time.monotonic() - started >= 5
     finally:
         holder.wait(timeout=30)
     assert "waiting for Dagster run test-holder (pid 1) to finish writing the warehouse (" in result.stderr

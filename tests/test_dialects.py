@@ -102,9 +102,11 @@ def test_every_dialect_gives_the_index_the_same_counts(indexed, run):
 @pytest.mark.parametrize("dialect", list(DIALECTS))
 def test_the_planted_defects_of_each_dialect_are_caught_row_for_row(dialect, tmp_path):
     source = DIALECTS[dialect]
+    from nsi.sample.generate import sample as write_sample
+
     # Enough disputes for some rows to carry a defect (about 1,800; at 0.01 there are 90).
-    run_nsi(["sample", "--from", MONTH, "--scale", "0.2" if source == "disputes" else "0.01", "--source", source,
-             "--dialect", dialect], tmp_path)
+    write_sample(tmp_path, Month.parse(MONTH), Month.parse(MONTH), scale=0.2 if source == "disputes" else 0.01,
+                 sources=[source], workers=1, dialects={source: dialect})
     path = export_of(tmp_path, source)
     truth = pl.read_csv(tmp_path / "raw" / source / f"{MONTH}.defects.csv")
     used = vocabulary.load(source)
