@@ -8,6 +8,7 @@ planter and the tests. Dialects, defects and export formatting come later (`tran
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -104,25 +105,55 @@ def _frame(columns: dict) -> pl.DataFrame:
     return pl.DataFrame({name: fix(values) for name, values in columns.items()})
 
 
-def _with_free_text(frame: pl.DataFrame, column: str, style: str, seed: int, ref: Reference, month: Month,
-                    rows: np.ndarray | None, topic: str, names: list[str], phones: list[str], id_number: str | None,
-                    address: str) -> pl.DataFrame:
-    """The records' free text (free_text.write), carrying each row's own name, phones, ID and address
-    in the forms people write them; `rows`: the rows that have a text (default: all)."""
+@dataclass(frozen=True)
+class FreeText:
+    """Where a source's free text goes and what of the record it carries."""
+
+    column: str
+    style: str
+    topic: str  # the column the text is about (subcategory, matter, dispute type)
+    names: tuple[str, ...]
+    phones: tuple[str, ...]
+    id_number: str | None
+    address: str
+
+
+FREE_TEXT = {
+    "police": FreeText("summary", "police", "subcategory", ("caller_name",), ("caller_phone",), None, "incident_address"),
+    "hotline": FreeText("content", "hotline", "category_l3", ("requester_name",), ("caller_phone", "contact_phone"),
+                        "id_number", "incident_address"),
+    "disputes": FreeText("summary", "disputes", "dispute_type", ("party_name", "mediator"), ("party_phone",),
+                         "party_id_number", "party_address"),
+}
+
+
+def _free_text_rows(frame: pl.DataFrame, spec: FreeText, ref: Reference, month: Month, rows: np.ndarray | None,
+                    ) -> tuple[np.ndarray, list[free_text.Own], list[free_text.Context]]:
+    """The rows that have a free text (`rows`; default all), with their own values and what they are about."""
     index = np.flatnonzero(rows) if rows is not None else np.arange(frame.height)
     part = frame[index]
     shorts = {c: ref.districts[c].short_zh for c in ref.district_codes}
+    columns = [part[c].to_list() for c in ("district", "street", spec.topic, spec.address, "_district", *spec.names,
+                                            *spec.phones)]
+    ids = part[spec.id_number].to_list() if spec.id_number else [""] * part.height
     owns, contexts = [], []
-    columns = [part[c].to_list() for c in ("district", "street", topic, address, "_district", *names, *phones)]
-    ids = part[id_number].to_list() if id_number else [""] * part.height
     for i, (district, street, about, full, code, *personal) in enumerate(zip(*columns)):
         rest = full[len("江苏省南京市") + len(district) + len(street):]
-        owns.append(free_text.Own(personal[:len(names)], personal[len(names):], ids[i],
+        owns.append(free_text.Own(personal[:len(spec.names)], personal[len(spec.names):], ids[i],
                                   free_text.Address(district, street, rest)))
         contexts.append(free_text.Context(district, street, about, month.year, month.month, shorts[code]))
+    return index, owns, contexts
+
+
+def _with_free_text(frame: pl.DataFrame, source: str, seed: int, ref: Reference, month: Month,
+                    rows: np.ndarray | None = None) -> pl.DataFrame:
+    """The records' free text (free_text.write), carrying each row's own name, phones, ID and address
+    in the forms people write them."""
+    spec = FREE_TEXT[source]
+    index, owns, contexts = _free_text_rows(frame, spec, ref, month, rows)
     values = np.full(frame.height, "", dtype=object)
-    values[index] = free_text.texts(style, seed, owns, contexts)
-    return frame.with_columns(pl.Series(column, values.tolist(), dtype=pl.Utf8))
+    values[index] = free_text.texts(spec.style, seed, owns, contexts)
+    return frame.with_columns(pl.Series(spec.column, values.tolist(), dtype=pl.Utf8))
 
 
 def _lognormal_minutes(rng, median: np.ndarray, sigma: float) -> np.ndarray:
@@ -202,10 +233,11 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float,
         "street": street,
         "_district": district,
         "_street_code": street_code,
+        "_has_summary": with_summary,
     })
-    frame = _with_free_text(frame, "summary", "police", text_seed, ref, month, with_summary, "subcategory",
-                            ["caller_name"], ["caller_phone"], None, "incident_address")
-    return frame.sort("receive_time", "case_id")
+    # Written in the order of the finished records, as `planted_free_text` reads them.
+    frame = frame.sort("receive_time", "case_id")
+    return _with_free_text(frame, "police", text_seed, ref, month, frame["_has_summary"].to_numpy()).drop("_has_summary")
 
 
 # ---------------------------------------------------------------------------------------- 12345
@@ -312,9 +344,7 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
         "_street_code": street_code,
         "_repeat_caller": repeat,
     })
-    frame = _with_free_text(frame, "content", "hotline", text_seed, ref, month, None, "category_l3",
-                            ["requester_name"], ["caller_phone", "contact_phone"], "id_number", "incident_address")
-    return frame.sort("accepted_time", "order_id")
+    return _with_free_text(frame.sort("accepted_time", "order_id"), "hotline", text_seed, ref, month)
 
 
 # ------------------------------------------------------------------------------------- disputes
@@ -391,9 +421,7 @@ def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: floa
         "_district": district,
         "_street_code": street_code,
     })
-    frame = _with_free_text(frame, "summary", "disputes", text_seed, ref, month, None, "dispute_type",
-                            ["party_name", "mediator"], ["party_phone"], "party_id_number", "party_address")
-    return frame.sort("registered_date", "dispute_id")
+    return _with_free_text(frame.sort("registered_date", "dispute_id"), "disputes", text_seed, ref, month)
 
 
 # --------------------------------------------------------------------------------------- survey
@@ -463,12 +491,29 @@ SOURCE_INDEX = {"hotline": 1, "police": 2, "disputes": 3, "survey": 4}
 FREE_TEXT_STREAM = 96  # beside the records' own stream, so the free text can change without moving a record
 
 
+def _text_seed(source: str, month: Month, seed: int) -> int:
+    return int(np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month, FREE_TEXT_STREAM])
+               .integers(2**62))
+
+
 def generate_clean(source: str, ref: Reference, month: Month, scale: float, seed: int) -> pl.DataFrame:
     """The month's true records; the same (seed, source, month) always gives the same frame."""
     rng = np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month])
-    text_seed = int(np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month, FREE_TEXT_STREAM])
-                    .integers(2**62))
-    return GENERATORS[source](rng, ref, month, scale, text_seed)
+    return GENERATORS[source](rng, ref, month, scale, _text_seed(source, month, seed))
+
+
+def planted_free_text(frame: pl.DataFrame, source: str, ref: Reference, month: Month, seed: int,
+                      ) -> list[free_text.Snippet | None]:
+    """The free text of the month's records (`generate_clean`) with every planted item marked: what a
+    scan for leaks looks for. None where a record has no text."""
+    spec = FREE_TEXT[source]
+    rows = frame[spec.column].to_numpy() != ""
+    index, owns, contexts = _free_text_rows(frame, spec, ref, month, rows)
+    chooser = free_text.Chooser(_text_seed(source, month, seed))
+    snippets: list[free_text.Snippet | None] = [None] * frame.height
+    for i, own, ctx in zip(index, owns, contexts):
+        snippets[i] = free_text.write(spec.style, chooser, own, ctx)
+    return snippets
 
 
 __all__ = ["Month", "generate_clean", "GENERATORS"]
