@@ -24,6 +24,7 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     now = manifest["code"]["git_commit"]
     manifest["code"]["git_commit"] = "0123456789abcdef0123456789abcdef01234567"
+    manifest["personal_data_key"] = "development"  # as if published without NSI_PII_KEY
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     result = run_nsi(["verify", "2024-03"], work, check=False, env_extra=KEY)
     assert result.returncode == 1, result.stderr
@@ -33,7 +34,9 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     assert "14 of 14 published files rebuilt byte for byte; index values match; 1 published files altered" in result.stderr
     assert not [line for line in lines if line.startswith(("MISSING", "INDEX", "DIFFERENT"))]
     assert [line for line in lines if line.startswith("STACK")] == [
-        f"STACK     code (git commit): published with 0123456789abcdef0123456789abcdef01234567, rebuilt with {now}"]
+        f"STACK     code (git commit): published with 0123456789abcdef0123456789abcdef01234567, rebuilt with {now}",
+        "STACK     personal-data key: published with the development key (NSI_PII_KEY was not set), rebuilt with the "
+        "configured key"]
     assert "check out 0123456789abcdef0123456789abcdef01234567" in result.stderr
 
 
