@@ -81,7 +81,7 @@ SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙", "长孙", "宇文", "司徒",
                      "夏侯", "南宫", "独孤", "端木", "轩辕", "呼延", "申屠", "闻人", "万俟")
 # Characters that end a name rather than continue it: what people write right after one.
-NAME_STOP = "拖因称与和及在于向对被把将说诉反要来去是系等的了也又都就已曾现今昨从自为打欠不没未报投求请经由拒找让叫跟同给之所们双方到至述问答住离遭受"
+NAME_STOP = "组再多先近还均共每常拖因称与和及在于向对被把将说诉反要来去是系等的了也又都就已曾现今昨从自为打欠不没未报投求请经由拒找让叫跟同给之所们双方到至述问答住离遭受"
 ROLE_WORDS = ("被申请人", "申请人", "报警人", "来电人", "诉求人", "联系人", "当事人", "投诉人", "举报人", "求助人", "反映人",
               "受害人", "被害人", "嫌疑人", "承租人", "出租人", "借款人", "出借人", "债务人", "债权人", "代理人", "负责人",
               "法定代表人", "监护人", "驾驶员", "驾驶人", "调解员", "网格员", "包工头", "工人代表", "市民", "居民", "村民",
@@ -92,8 +92,8 @@ HONORIFICS = ("先生", "女士", "小姐", "阿姨", "师傅", "大爷", "大�
 _SURNAME = f"(?:{'|'.join(COMPOUND_SURNAMES)}|[{SURNAMES}])"
 _GIVEN = rf"[\p{{Han}}&&[^{NAME_STOP}]]"
 # A compound surname first (欧阳娜娜), then 某/某某, then one or two given characters; a name whose
-# first given character is one of NAME_STOP (王和平) is taken whole all the same.
-NAME = rf"(?:{'|'.join(COMPOUND_SURNAMES)}){_GIVEN}{{1,2}}|[{SURNAMES}](?:某某?|{_GIVEN}{{1,2}}|\p{{Han}}{{1,2}})"
+# first given character is one of NAME_STOP (王和平, 王一鸣) is taken whole all the same.
+NAME = rf"(?:{'|'.join(COMPOUND_SURNAMES)}){_GIVEN}{{1,2}}|[{SURNAMES}](?:某某?|{_GIVEN}{{1,2}}|\p{{Han}}{_GIVEN}?)"
 _ROLE = f"(?:{'|'.join(ROLE_WORDS)})"
 # Two role words may stand together (市民申请人王伟, 其子驾驶员李某): the name follows the second.
 NAME_AFTER_ROLE = rf"({_ROLE}{_ROLE}?)((?:姓名|名叫|叫|为|是)?[:：\s]{{0,2}})(?:{NAME})"
@@ -229,12 +229,11 @@ def scrub_own_values(frame: pl.DataFrame, column: str, own: dict[str, list[str]]
 def scrub(frame: pl.DataFrame, column: str, own: dict[str, list[str]] | None = None,
           places: tuple[str, ...] = ()) -> pl.Series:
     """The column's text without personal data. `own`: see `scrub_own_values` (names and addresses go
-    first, before the patterns can cut them up; phones and IDs last, for forms no pattern knows);
+    first, before a pattern can take part of one; phones and IDs last, for forms no pattern knows);
     `places`: see `scrub_addresses`."""
     own = own or {}
     first = {k: v for k, v in own.items() if k in ("address", "name")}
     last = {k: v for k, v in own.items() if k in ("phone", "id_number")}
-    text = pl.col(column)
     out = scrub_own_values(frame, column, first, places)
     sample = out[column].head(1000)
     if sample.len() and sample.n_unique() * 4 <= sample.len():
