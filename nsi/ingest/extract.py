@@ -136,6 +136,9 @@ def _moment(frame: pl.DataFrame, column: str) -> list[pl.Series]:
     return [normalise.parse_datetime(text).alias(column), text]
 
 
+FREE_TEXT_PART_ROWS = 200_000
+
+
 def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, key: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = raw.frame
     pii_columns = [c for c in vocabulary.columns if c.pii]
@@ -148,13 +151,18 @@ def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, 
             [pii.keyed_hash(pl.col(f"_pii_{c.name}"), key).alias(f"{c.name}_hash") for c in pii_columns]).get_columns())
         kinds = {f"_pii_{c.name}": c.pii for c in pii_columns}
         places = place_names(reference)
-        free_text = {c.name: pool.submit(scrub_free_text, frame, c.name, pii_values, kinds, places)
+        # A long free-text column goes in parts, so that the longest job (the 110 summaries) does not
+        # finish alone on one core.
+        parts = [(start, min(FREE_TEXT_PART_ROWS, frame.height - start))
+                 for start in range(0, max(frame.height, 1), FREE_TEXT_PART_ROWS)]
+        free_text = {c.name: [pool.submit(scrub_free_text, frame.slice(*part), c.name, pii_values.slice(*part), kinds,
+                                          places) for part in parts]
                      for c in vocabulary.columns if c.free_text}
         moments = {c.name: pool.submit(_moment, frame, c.name) for c in vocabulary.columns if c.kind in ("datetime", "date")}
         typed = pool.submit(_typed, frame, vocabulary, raw)
         typed_columns, unknown = typed.result()
         new_columns = [*typed_columns, *hashes.result()]
-        new_columns += [f.result() for f in free_text.values()]
+        new_columns += [pl.concat([f.result() for f in futures]) for futures in free_text.values()]
         new_columns += [series for f in moments.values() for series in f.result()]
     frame = frame.with_columns(new_columns)
     frame = frame.drop([c.name for c in pii_columns] + [c for c in PLACE_COLUMNS if c in frame.columns])

@@ -182,17 +182,18 @@ def scrub_cards(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     """Card numbers: candidates by pattern, kept where the Luhn check fails (a work order, a serial)."""
     text = pl.col(column)
     # The rows that hold a candidate, found with a plain match; the rest is done on those rows alone.
-    holds = text.str.contains(CARD).fill_null(False)
-    rows = frame.filter(holds)
-    if rows.height == 0:
+    index = frame.select(text.str.contains(CARD).fill_null(False).arg_true()).to_series()
+    if index.len() == 0:
         return frame
+    rows = frame.select(text.gather(index))
     candidates = rows.select(text.str.extract_all(CARD).explode().drop_nulls().unique().alias("c"))
     cards = candidates.filter(luhn(pl.col("c")))["c"].to_list()
     if not cards:
         return frame
     # Longest first: a card written twice, once with spaces, is replaced whole both times.
     cards.sort(key=len, reverse=True)
-    return update_where(frame, holds, column, text.str.replace_many(cards, [TOKENS["bank_card"]] * len(cards)))
+    values = rows.select(text.str.replace_many(cards, [TOKENS["bank_card"]] * len(cards))).to_series()
+    return frame.with_columns(frame[column].scatter(index, values))
 
 
 def scrub_own_values(frame: pl.DataFrame, column: str, own: dict[str, list[str]],
