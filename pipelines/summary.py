@@ -36,6 +36,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
                 "SELECT month, source, \"column\", header, value, \"rows\", action, vocabulary FROM unknown_values "
                 "WHERE month BETWEEN ? AND ? ORDER BY month, source, \"rows\" DESC, value",
                 [months[0], months[-1]]).fetchall() if _has_table(con, "unknown_values") else []
+            development = development_key_extracts(con, outcome.run_id)
         finally:
             con.close()
         table = Table(title="rows per source", title_justify="left")
@@ -49,6 +50,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
             for rule, count in rules:
                 console.print(f"  {count:>7}  {rule}: {RULE_MESSAGES.get(rule, rule)}", highlight=False, soft_wrap=True)
         print_unknown_values(console, unknown)
+        print_development_key(console, development)
     for failure in outcome.failures:
         console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
     print_delivery_rows(console, delivery_rows(root, outcome.run_id))
@@ -59,6 +61,28 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
 
 
 UNKNOWN_VALUES_SHOWN = 20
+
+
+def development_key_extracts(con, run_id: str) -> list[tuple[str, str]]:
+    """(month, source) of every export this run hashed with the development key."""
+    has_column = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'extract_log' "
+                             "AND column_name = 'personal_data_key'").fetchone()[0]
+    if not has_column:
+        return []
+    return con.execute("SELECT month, source FROM extract_log WHERE run_id = ? AND personal_data_key = 'development' "
+                       "ORDER BY month, source", [run_id]).fetchall()
+
+
+def print_development_key(console: Console, extracts: list[tuple[str, str]]) -> None:
+    if not extracts:
+        return
+    months: dict[str, list[str]] = {}
+    for month, source in extracts:
+        months.setdefault(month, []).append(source)
+    which = "; ".join(f"{month} ({', '.join(sources)})" for month, sources in months.items())
+    console.print(f"DEVELOPMENT KEY: personal data of {which} was hashed with the development key, because NSI_PII_KEY "
+                  "is not set. Its hashes are not secret; set NSI_PII_KEY before loading real exports and re-run.",
+                  style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def _has_table(con, name: str) -> bool:

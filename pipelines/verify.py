@@ -22,6 +22,7 @@ import duckdb
 from assets.resources import RunPins
 from indicators.methodology import by_version
 from nsi import vocabulary as vocabularies
+from nsi.ingest.pii import pii_key
 from nsi.month import Month
 from nsi.publication.manifest import code_version, sha256_of
 from nsi.publication.work import work_dir
@@ -58,6 +59,18 @@ def stack_differences(published: dict, current: dict) -> list[str]:
     """Which of code, packages and reference data differ between publication and this rebuild."""
     return [f"{label}: published with {published.get(part, 'unknown')}, rebuilt with {current.get(part, 'unknown')}"
             for part, label in STACK_PARTS.items() if published.get(part) != current.get(part)]
+
+
+def key_differences(published: str | None, rebuilt_with_development_key: bool) -> list[str]:
+    """What verify says about the personal-data key: a month published (or rebuilt) with the development
+    key is named, since its hashes are not protected by a secret. Informational: no output holds a hash."""
+    rebuilt = "the development key (NSI_PII_KEY is not set)" if rebuilt_with_development_key else "the configured key"
+    if published == "development":
+        return [f"personal-data key: published with the development key (NSI_PII_KEY was not set), rebuilt with {rebuilt}"]
+    if rebuilt_with_development_key:
+        return [f"personal-data key: published with {'a configured key' if published == 'configured' else 'an unrecorded key'}, "
+                f"rebuilt with {rebuilt}; set NSI_PII_KEY to the month's key"]
+    return []
 
 
 def _restore(archive: Path, raw: Path, month: str, inputs: list[dict]) -> None:
@@ -124,7 +137,8 @@ def verify(settings, month: str, keep: Path | None = None, revision: int | None 
             if manifest["history"]:
                 _run(settings, rebuild, manifest["history"][0]["month"], manifest["history"][-1]["month"], ["ingest", "index"])
             _run(settings, rebuild, month, month, ["ingest", "index", "reports"])
-        report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()) + edited,
+        keys = key_differences(manifest.get("personal_data_key"), pii_key(settings.pii_key)[1])
+        report = VerifyReport(month, stack_differences=stack_differences(manifest.get("code", {}), code_version()) + edited + keys,
                               published_commit=manifest.get("code", {}).get("git_commit", "unknown"))
         rebuilt = work_dir(scratch, month)
         for output in manifest["outputs"]:

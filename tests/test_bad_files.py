@@ -43,23 +43,32 @@ def file_rows(path: Path) -> list[bytes]:
     return path.read_bytes().split(b"\n")
 
 
+def line_of(path: Path, source: str, row: int) -> int:
+    """The index in file_rows of the line a row starts on: a quoted cell may hold a line break (free
+    text), so rows and lines differ. A row's line begins with its record ID."""
+    record = loaded_and_rejected(path, source)[0].frame.filter(pl.col("_row") == row)
+    record_id = record[vocabulary.load(source).id_column][0].encode()
+    return next(i for i, line in enumerate(file_rows(path)) if line.removeprefix(b"\xef\xbb\xbf").startswith(record_id))
+
+
 # ------------------------------------------------------------------------------------ bytes
 def test_stray_bytes_in_one_cell_cost_that_row_only(sample_q1, tmp_path):
     path = tmp_path / "2024-02.csv"
     shutil.copyfile(sample_q1 / "raw/hotline/2024-02.csv", path)
     before = loaded_and_rejected(path, "hotline")[1]
     row = a_loaded_row(path, "hotline")
+    at = line_of(path, "hotline", row)
     lines = file_rows(path)
-    cell = lines[row - 1].index("请相关部门处理".encode())
-    offset = sum(len(line) + 1 for line in lines[:row - 1]) + cell
-    lines[row - 1] = lines[row - 1][:cell] + b"\xff\xfe" + lines[row - 1][cell:]
+    cell = lines[at].index(b",") + 1  # inside 受理时间, a cell the row needs
+    offset = sum(len(line) + 1 for line in lines[:at]) + cell
+    lines[at] = lines[at][:cell] + b"\xff\xfe" + lines[at][cell:]
     path.write_bytes(b"\n".join(lines))
     extracted, validated = loaded_and_rejected(path, "hotline")
     assert extracted.encoding == "utf-8-sig"
     assert validated.rows_loaded == before.rows_loaded - 1
     bad = validated.rejects.filter(pl.col("rule") == "undecodable_row")
     assert bad["row"].to_list() == [row]
-    assert bad["value"].to_list() == [f"byte offset {offset} (line {row})"]
+    assert bad["value"].to_list() == [f"byte offset {offset} (line {at + 1})"]
 
 
 def test_a_windows_1252_row_in_a_gbk_file_costs_that_row_only(sample_q1, tmp_path):
@@ -67,10 +76,11 @@ def test_a_windows_1252_row_in_a_gbk_file_costs_that_row_only(sample_q1, tmp_pat
     shutil.copyfile(sample_q1 / "raw/police/2024-02.csv", path)
     before = loaded_and_rejected(path, "police")[1]
     row = a_loaded_row(path, "police")
+    at = line_of(path, "police", row)
     lines = file_rows(path)
-    cells = lines[row - 1].split(b",")
+    cells = lines[at].split(b",")
     cells[2] = "Café “quoted” €100".encode("cp1252")  # 报警方式, a cell the row does not need
-    lines[row - 1] = b",".join(cells)
+    lines[at] = b",".join(cells)
     path.write_bytes(b"\n".join(lines))
     extracted, validated = loaded_and_rejected(path, "police")
     assert extracted.encoding == "gbk"

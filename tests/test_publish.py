@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,9 @@ def corrected_copy(ingested_q1, tmp_path):
     shutil.copytree(root, work, symlinks=True)
     export = work / "raw/hotline/2024-02.csv"
     lines = export.read_bytes().split(b"\n")
-    export.write_bytes(b"\n".join(lines[:-21] + [b""]))
+    # A quoted free-text cell may hold a line break: rows start where a line starts with a work-order ID.
+    starts = [i for i, line in enumerate(lines) if re.match(rb"\d{13},", line)]
+    export.write_bytes(b"\n".join(lines[:starts[-20]] + [b""]))
     return work
 
 

@@ -40,6 +40,7 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     now = manifest["code"]["git_commit"]
     manifest["code"]["git_commit"] = "0123456789abcdef0123456789abcdef01234567"
+    manifest["personal_data_key"] = "development"  # as if published without NSI_PII_KEY
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     result = run_nsi(["verify", "2024-03"], work, check=False, env_extra={**KEY, "NSI_VOCABULARY_DIR": str(folder)})
     assert result.returncode == 1, result.stderr
@@ -51,7 +52,9 @@ def test_rebuild_is_identical_and_a_tampered_pdf_is_named(ingested_q1, tmp_path)
     stack = [line for line in lines if line.startswith("STACK")]
     assert stack[0] == f"STACK     code (git commit): published with 0123456789abcdef0123456789abcdef01234567, rebuilt with {now}"
     # The inputs were read with the pinned police/v1 (v2 cannot read them), which was edited since: said, not fatal.
-    assert len(stack) == 2 and stack[1].startswith("STACK     vocabulary police/v1 (edited since publication: sha256 ")
+    assert len(stack) == 3 and stack[1].startswith("STACK     vocabulary police/v1 (edited since publication: sha256 ")
+    assert stack[2] == ("STACK     personal-data key: published with the development key (NSI_PII_KEY was not set), "
+                        "rebuilt with the configured key")
     assert "check out 0123456789abcdef0123456789abcdef01234567" in result.stderr
 
 

@@ -15,14 +15,12 @@ from pathlib import Path
 import polars as pl
 from pydantic import SecretStr
 
-from nsi.ingest import normalise, pii
+from nsi.ingest import normalise, pii, scrub
 from nsi.ingest.read import RawExport, read_export
 from nsi.reference import Reference
 from nsi.vocabulary import PLACE_COLUMNS, Column, ValueTable, Vocabulary
 
 UNKNOWN_VALUE_COLUMNS = {"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8, "rows": pl.Int64, "action": pl.Utf8}
-
-REDACTION_TOKENS = {"phone": "[电话]", "id_number": "[证件号]", "name": "[姓名]", "address": "[地址]"}
 
 
 @dataclass
@@ -55,13 +53,23 @@ def _resolve_districts(frame: pl.DataFrame, reference: Reference) -> pl.DataFram
     return frame.join(lookup, on=keys, how="left", nulls_equal=True)
 
 
-def _free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, pii_columns: list) -> pl.Series:
-    """Cleaned text without the row's own names and addresses, then without any phone/ID/address/name pattern."""
+def place_names(reference: Reference) -> tuple[str, ...]:
+    """What the free-text scrub keeps whole: the city's streets and districts."""
+    return tuple(sorted({s.name for s in reference.streets.values()} | {d.name_zh for d in reference.districts.values()}))
+
+
+def scrub_free_text(frame: pl.DataFrame, column: str, pii_values: pl.DataFrame, kinds: dict[str, str],
+                    places: tuple[str, ...] = ()) -> pl.Series:
+    """The cleaned text without personal data (`nsi.ingest.scrub`): its row's own values, then every pattern.
+
+    pii_values: the row's personal values, normalised, one column each; kinds: column → its kind;
+    places: names kept whole (`place_names`).
+    """
     work = frame.select(normalise.clean_text(pl.col(column)).alias(column)).hstack(pii_values)
-    for kind in ("name", "address"):
-        sources = [f"_pii_{c.name}" for c in pii_columns if c.pii == kind]
-        work = pii.scrub_known_values(work, column, sources, REDACTION_TOKENS[kind])
-    return pii.scrub_column(work, column)[column]
+    own: dict[str, list[str]] = {}
+    for name, kind in kinds.items():
+        own.setdefault(kind, []).append(name)
+    return scrub.scrub(work, column, own, places)
 
 
 def _mapped(frame: pl.DataFrame, column: Column, tables: list[ValueTable | None],
@@ -128,6 +136,9 @@ def _moment(frame: pl.DataFrame, column: str) -> list[pl.Series]:
     return [normalise.parse_datetime(text).alias(column), text]
 
 
+FREE_TEXT_PART_ROWS = 200_000
+
+
 def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, key: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = raw.frame
     pii_columns = [c for c in vocabulary.columns if c.pii]
@@ -138,13 +149,20 @@ def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, 
     with ThreadPoolExecutor(max_workers=4) as pool:
         hashes = pool.submit(lambda: pii_values.select(
             [pii.keyed_hash(pl.col(f"_pii_{c.name}"), key).alias(f"{c.name}_hash") for c in pii_columns]).get_columns())
-        free_text = {c.name: pool.submit(_free_text, frame, c.name, pii_values, pii_columns)
+        kinds = {f"_pii_{c.name}": c.pii for c in pii_columns}
+        places = place_names(reference)
+        # A long free-text column goes in parts, so that the longest job (the 110 summaries) does not
+        # finish alone on one core.
+        parts = [(start, min(FREE_TEXT_PART_ROWS, frame.height - start))
+                 for start in range(0, max(frame.height, 1), FREE_TEXT_PART_ROWS)]
+        free_text = {c.name: [pool.submit(scrub_free_text, frame.slice(*part), c.name, pii_values.slice(*part), kinds,
+                                          places) for part in parts]
                      for c in vocabulary.columns if c.free_text}
         moments = {c.name: pool.submit(_moment, frame, c.name) for c in vocabulary.columns if c.kind in ("datetime", "date")}
         typed = pool.submit(_typed, frame, vocabulary, raw)
         typed_columns, unknown = typed.result()
         new_columns = [*typed_columns, *hashes.result()]
-        new_columns += [f.result() for f in free_text.values()]
+        new_columns += [pl.concat([f.result() for f in futures]) for futures in free_text.values()]
         new_columns += [series for f in moments.values() for series in f.result()]
     frame = frame.with_columns(new_columns)
     frame = frame.drop([c.name for c in pii_columns] + [c for c in PLACE_COLUMNS if c in frame.columns])

@@ -56,6 +56,10 @@ class LoadedMonth:
     last_year_rows: int | None  # rows read of the same month a year before, when it was loaded
 
 
+# What extract_log.personal_data_key says: the month was hashed without NSI_PII_KEY, or with it.
+DEVELOPMENT_KEY, CONFIGURED_KEY = "development", "configured"
+
+
 class NotExtractedError(RuntimeError):
     pass
 
@@ -79,6 +83,7 @@ def extract_month(path: Path, vocabulary: Vocabulary, month: str, reference: Ref
         "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
         "blank_rows": extracted.blank_rows, "ignored_columns": json.dumps(extracted.ignored_columns, ensure_ascii=False),
         "run_id": run_id, "vocabulary": extracted.vocabulary, "vocabulary_sha256": extracted.vocabulary_sha256,
+        "personal_data_key": DEVELOPMENT_KEY if extracted.development_key else CONFIGURED_KEY,
     }])
     unknown = extracted.unknown_values.select(
         source=pl.lit(source), month=pl.lit(month), file_name=pl.lit(path.name), column=pl.col("column"),

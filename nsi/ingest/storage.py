@@ -27,7 +27,7 @@ EXTRACT_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS extract_log (
     source VARCHAR, month VARCHAR, file_name VARCHAR, file_sha256 VARCHAR, file_bytes BIGINT, encoding VARCHAR,
     header_row INTEGER, rows_read BIGINT, blank_rows BIGINT, ignored_columns VARCHAR, run_id VARCHAR,
-    vocabulary VARCHAR, vocabulary_sha256 VARCHAR
+    vocabulary VARCHAR, vocabulary_sha256 VARCHAR, personal_data_key VARCHAR
 )"""
 # Values of mapped columns that the vocabulary does not know, counted per file: what to add to it.
 UNKNOWN_VALUES_DDL = """
@@ -112,6 +112,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, directory: Path | None = None)
     # Warehouses from before vocabularies were versioned: their months were read with what is now v1.
     con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary VARCHAR")
     con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS vocabulary_sha256 VARCHAR")
+    # development | configured: which key hashed the month's personal data (unknown for older months).
+    con.execute("ALTER TABLE extract_log ADD COLUMN IF NOT EXISTS personal_data_key VARCHAR")
     for source in SOURCES:
         ensure_table(con, f"valid_{source}", valid_layout(vocabularies.load(source, directory=directory)))
 

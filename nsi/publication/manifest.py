@@ -71,6 +71,14 @@ def incomplete_inputs(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple[
                        'ORDER BY source, "check"', [month]).fetchall()
 
 
+def personal_data_key(keys: list[str]) -> str:
+    """The month's key, from its inputs': "development" if any was hashed with the development key,
+    "configured" if all were hashed with NSI_PII_KEY, "unknown" for inputs extracted before it was recorded."""
+    if "development" in keys:
+        return "development"
+    return "configured" if keys and all(k == "configured" for k in keys) else "unknown"
+
+
 def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str) -> dict:
     """The manifest of the month's outputs in out_dir, from what the warehouse recorded when they were made."""
     methodology_version = con.execute("SELECT any_value(methodology_version) FROM safety_index WHERE month = ?",
@@ -79,16 +87,18 @@ def build(con: duckdb.DuckDBPyConnection, month: str, out_dir: Path, run_id: str
         "SELECT e.source, e.file_name, e.file_sha256, e.file_bytes, e.encoding, i.rows_read, i.rows_loaded, "
         "i.rows_rejected, i.duplicates_dropped, i.reexports_dropped, coalesce(e.vocabulary, e.source || '/v1'), "
         "e.vocabulary_sha256, (SELECT coalesce(sum(u.rows), 0) FROM unknown_values u WHERE u.source = e.source "
-        "AND u.month = e.month) FROM extract_log e "
+        "AND u.month = e.month), coalesce(e.personal_data_key, 'unknown') FROM extract_log e "
         "JOIN ingest_log i USING (source, month) WHERE e.month = ? ORDER BY e.source", [month]).fetchall()
     keys = ["source", "file_name", "sha256", "bytes", "encoding", "rows_read", "rows_loaded", "rows_rejected",
-            "duplicates_dropped", "reexports_dropped", "vocabulary", "vocabulary_sha256", "rows_with_unknown_values"]
+            "duplicates_dropped", "reexports_dropped", "vocabulary", "vocabulary_sha256", "rows_with_unknown_values",
+            "personal_data_key"]
     outputs = sorted(p for p in out_dir.rglob("*") if p.is_file() and p.name != "manifest.json" and not p.name.startswith("."))
     return {
         "month": month,
         "methodology_version": methodology_version,
         "population_scale": population_scale(con, month),
         "inputs": [dict(zip(keys, row)) for row in inputs],
+        "personal_data_key": personal_data_key([row[-1] for row in inputs]),
         "outputs": [{"path": p.relative_to(out_dir).as_posix(), "sha256": sha256_of(p), "bytes": p.stat().st_size}
                     for p in outputs],
         "incomplete_inputs": [{"source": s, "check": c, "detail": d} for s, c, d in incomplete_inputs(con, month)],

@@ -8,6 +8,7 @@ planter and the tests. Dialects, defects and export formatting come later (`tran
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -15,7 +16,7 @@ import polars as pl
 
 from nsi.month import Month
 from nsi.reference import Reference
-from nsi.sample import people, world
+from nsi.sample import free_text, people, world
 from nsi.sample.calendar import SPRING_FESTIVAL_EVE, daily_intensity, month_days
 
 MEAN_MONTH_DAYS = 365.25 / 12
@@ -104,12 +105,63 @@ def _frame(columns: dict) -> pl.DataFrame:
     return pl.DataFrame({name: fix(values) for name, values in columns.items()})
 
 
+@dataclass(frozen=True)
+class FreeText:
+    """Where a source's free text goes and what of the record it carries."""
+
+    column: str
+    style: str
+    topic: str  # the column the text is about (subcategory, matter, dispute type)
+    names: tuple[str, ...]
+    phones: tuple[str, ...]
+    id_number: str | None
+    address: str
+
+
+FREE_TEXT = {
+    "police": FreeText("summary", "police", "subcategory", ("caller_name",), ("caller_phone",), None, "incident_address"),
+    "hotline": FreeText("content", "hotline", "category_l3", ("requester_name",), ("caller_phone", "contact_phone"),
+                        "id_number", "incident_address"),
+    "disputes": FreeText("summary", "disputes", "dispute_type", ("party_name", "mediator"), ("party_phone",),
+                         "party_id_number", "party_address"),
+}
+
+
+def _free_text_rows(frame: pl.DataFrame, spec: FreeText, ref: Reference, month: Month, rows: np.ndarray | None,
+                    ) -> tuple[np.ndarray, list[free_text.Own], list[free_text.Context]]:
+    """The rows that have a free text (`rows`; default all), with their own values and what they are about."""
+    index = np.flatnonzero(rows) if rows is not None else np.arange(frame.height)
+    part = frame[index]
+    shorts = {c: ref.districts[c].short_zh for c in ref.district_codes}
+    columns = [part[c].to_list() for c in ("district", "street", spec.topic, spec.address, "_district", *spec.names,
+                                            *spec.phones)]
+    ids = part[spec.id_number].to_list() if spec.id_number else [""] * part.height
+    owns, contexts = [], []
+    for i, (district, street, about, full, code, *personal) in enumerate(zip(*columns)):
+        rest = full[len("江苏省南京市") + len(district) + len(street):]
+        owns.append(free_text.Own(personal[:len(spec.names)], personal[len(spec.names):], ids[i],
+                                  free_text.Address(district, street, rest)))
+        contexts.append(free_text.Context(district, street, about, month.year, month.month, shorts[code]))
+    return index, owns, contexts
+
+
+def _with_free_text(frame: pl.DataFrame, source: str, seed: int, ref: Reference, month: Month,
+                    rows: np.ndarray | None = None) -> pl.DataFrame:
+    """The records' free text (free_text.write), carrying each row's own name, phones, ID and address
+    in the forms people write them."""
+    spec = FREE_TEXT[source]
+    index, owns, contexts = _free_text_rows(frame, spec, ref, month, rows)
+    values = np.full(frame.height, "", dtype=object)
+    values[index] = free_text.texts(spec.style, seed, owns, contexts)
+    return frame.with_columns(pl.Series(spec.column, values.tolist(), dtype=pl.Utf8))
+
+
 def _lognormal_minutes(rng, median: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(np.log(median) + sigma * rng.standard_normal(len(median)))
 
 
 # ------------------------------------------------------------------------------------------ 110
-def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float) -> pl.DataFrame:
+def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
     factor = daily_intensity("police", month.year, month.month).sum() / MEAN_MONTH_DAYS
     expected_valid = world.CITY_MONTHLY_VOLUME["police_valid"] * scale * factor
     valid_counts = _district_counts(rng, ref, month.year, expected_valid, world.POLICE_RATE)
@@ -150,10 +202,7 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
     address = people.addresses(rng, n, district_name, street)
     lon = np.array([CENTROIDS[c][0] for c in district]) + rng.normal(0, 0.03, n)
     lat = np.array([CENTROIDS[c][1] for c in district]) + rng.normal(0, 0.03, n)
-    event = np.char.add(np.char.add("附近发生", subcategory.astype(str)), "，请求民警到场处置")
-    summary = np.char.add(np.char.add(np.char.add(np.char.add("报警人", caller_name), "（"), caller_phone), "）称在")
-    summary = np.char.add(np.char.add(summary, address), event)
-    summary = np.where(is_valid & (rng.random(n) < 0.6), summary, "")
+    with_summary = is_valid & (rng.random(n) < 0.6)
     feedback = np.where(rng.random(n) < 0.1, _choice(rng, world.POLICE_CATEGORIES, n), category)
     feedback = np.where(is_valid, feedback, "无效警情")
     short = {c: ref.districts[c].short_zh for c in ref.district_codes}
@@ -172,7 +221,7 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
         "latitude": np.round(lat, 5),
         "category": category,
         "subcategory": subcategory.astype(str),
-        "summary": summary,
+        "summary": np.full(n, ""),  # written below, from the finished records
         "is_valid": np.where(is_valid, "是", "否"),
         "receiving_unit": np.full(n, "南京市公安局110指挥中心"),
         "handling_unit": np.where(is_valid, unit, ""),
@@ -184,12 +233,15 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
         "street": street,
         "_district": district,
         "_street_code": street_code,
+        "_has_summary": with_summary,
     })
-    return frame.sort("receive_time", "case_id")
+    # Written in the order of the finished records, as `planted_free_text` reads them.
+    frame = frame.sort("receive_time", "case_id")
+    return _with_free_text(frame, "police", text_seed, ref, month, frame["_has_summary"].to_numpy()).drop("_has_summary")
 
 
 # ---------------------------------------------------------------------------------------- 12345
-def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float) -> pl.DataFrame:
+def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
     factor = daily_intensity("hotline", month.year, month.month).sum() / MEAN_MONTH_DAYS
     expected = world.CITY_MONTHLY_VOLUME["hotline_accepted"] * scale * factor
     counts = _district_counts(rng, ref, month.year, expected, world.HOTLINE_RATE)
@@ -249,12 +301,10 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
     odd = rng.random(n)
     status = np.where(is_closed & (odd < 0.005), "退单", np.where(is_closed & (odd > 0.995), "重办", status))
 
-    phone_text = np.char.add("，联系电话", people.phones(rng, n, 0.9))
-    name_text = np.char.add("，联系人", requester)
-    content = np.char.add(np.char.add(np.char.add("市民来电反映", street), l3), "问题，请相关部门处理")
-    pii_in_text = rng.random(n)
-    content = np.where(pii_in_text < 0.2, np.char.add(content, phone_text), content)
-    content = np.where((pii_in_text > 0.15) & (pii_in_text < 0.3), np.char.add(content, name_text), content)
+    # Drawn where the content's phone and share of personal data used to be, so every column after
+    # it keeps its values; the content itself is written from the finished records (free_text).
+    people.phones(rng, n, 0.9)
+    rng.random(n)
     has_id = rng.random(n) < 0.15
     ids = people.id_numbers(rng, n, ref.district_codes + ["320103", "320107", "320124", "320125"], month.year)
     contact = np.where(rng.random(n) < 0.6, people.phones(rng, n, 0.9), "")
@@ -271,7 +321,7 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
         "category_l2": l2,
         "category_l3": l3,
         "title": np.char.add(np.char.add(street, "："), l3),
-        "content": content,
+        "content": np.full(n, ""),
         "caller_phone": caller_phone,
         "contact_phone": contact,
         "requester_name": requester,
@@ -294,11 +344,11 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
         "_street_code": street_code,
         "_repeat_caller": repeat,
     })
-    return frame.sort("accepted_time", "order_id")
+    return _with_free_text(frame.sort("accepted_time", "order_id"), "hotline", text_seed, ref, month)
 
 
 # ------------------------------------------------------------------------------------- disputes
-def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: float) -> pl.DataFrame:
+def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
     factor = daily_intensity("disputes", month.year, month.month).sum() / MEAN_MONTH_DAYS
     expected = world.CITY_MONTHLY_VOLUME["disputes"] * scale * factor
     counts = _district_counts(rng, ref, month.year, expected, world.DISPUTE_RATE)
@@ -340,8 +390,7 @@ def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: floa
     party_phone = people.phones(rng, n, 0.85)
     amount = np.where(np.isin(dispute_type, ["婚姻家庭纠纷", "邻里纠纷"]), 0.0,
                       np.round(np.exp(np.log(8000) + 1.2 * rng.standard_normal(n)), -1))
-    summary = np.char.add(np.char.add(np.char.add(np.char.add("当事人", party), "因"), dispute_type), "申请调解")
-    summary = np.where(rng.random(n) < 0.25, np.char.add(np.char.add(summary, "，电话"), party_phone), summary)
+    rng.random(n)  # where the summary's phone used to be drawn: the columns after it keep their values
     seq_ids = _ids_by_day("MD", registered.astype("datetime64[s]"), 4)
 
     frame = _frame({
@@ -368,16 +417,17 @@ def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: floa
         "agreement_form": np.where(result == "调解成功", np.where(rng.random(n) < 0.7, "书面", "口头"), ""),
         "fulfilment": np.where(result == "调解成功", np.where(rng.random(n) < 0.95, "已履行", "未履行"), ""),
         "satisfaction": np.where(open_case, "", np.where(rng.random(n) < 0.95, "满意", "不满意")),
-        "summary": summary,
+        "summary": np.full(n, ""),
         "_district": district,
         "_street_code": street_code,
     })
-    return frame.sort("registered_date", "dispute_id")
+    return _with_free_text(frame.sort("registered_date", "dispute_id"), "disputes", text_seed, ref, month)
 
 
 # --------------------------------------------------------------------------------------- survey
-def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float) -> pl.DataFrame:
+def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
     del scale  # the sample size is a design choice of the survey, not a volume
+    del text_seed  # no free text
     completes = {c: world.SURVEY_COMPLETES_PER_DISTRICT for c in ref.district_codes}
     noncompletes = {c: int(rng.poisson(world.SURVEY_COMPLETES_PER_DISTRICT * world.SURVEY_NONCOMPLETE_PER_COMPLETE))
                     for c in ref.district_codes}
@@ -438,12 +488,32 @@ def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float)
 
 GENERATORS = {"hotline": hotline, "police": police, "disputes": disputes, "survey": survey}
 SOURCE_INDEX = {"hotline": 1, "police": 2, "disputes": 3, "survey": 4}
+FREE_TEXT_STREAM = 96  # beside the records' own stream, so the free text can change without moving a record
+
+
+def _text_seed(source: str, month: Month, seed: int) -> int:
+    return int(np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month, FREE_TEXT_STREAM])
+               .integers(2**62))
 
 
 def generate_clean(source: str, ref: Reference, month: Month, scale: float, seed: int) -> pl.DataFrame:
     """The month's true records; the same (seed, source, month) always gives the same frame."""
     rng = np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month])
-    return GENERATORS[source](rng, ref, month, scale)
+    return GENERATORS[source](rng, ref, month, scale, _text_seed(source, month, seed))
+
+
+def planted_free_text(frame: pl.DataFrame, source: str, ref: Reference, month: Month, seed: int,
+                      ) -> list[free_text.Snippet | None]:
+    """The free text of the month's records (`generate_clean`) with every planted item marked: what a
+    scan for leaks looks for. None where a record has no text."""
+    spec = FREE_TEXT[source]
+    rows = frame[spec.column].to_numpy() != ""
+    index, owns, contexts = _free_text_rows(frame, spec, ref, month, rows)
+    chooser = free_text.Chooser(_text_seed(source, month, seed))
+    snippets: list[free_text.Snippet | None] = [None] * frame.height
+    for i, own, ctx in zip(index, owns, contexts):
+        snippets[i] = free_text.write(spec.style, chooser, own, ctx)
+    return snippets
 
 
 __all__ = ["Month", "generate_clean", "GENERATORS"]
