@@ -16,7 +16,7 @@ from nsi import warehouse as tables
 from nsi.exports import SOURCES
 from nsi.ingest import storage
 from nsi.month import Month
-from nsi.publication import index_table, work
+from nsi.publication import index_table, work, workbook
 from nsi.reference import CITY_CODE, load_reference
 
 IN_RANGE = "scores_within_0_100"
@@ -109,9 +109,11 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pin
             tables.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
             tables.replace_months(con, [tables.MonthWrite("indicator_values", result.indicators, {"month": key}),
                                         tables.MonthWrite("safety_index", result.index, {"month": key})])
+            analysts_workbook = workbook.build(con, month, month, {method.version: method}.__getitem__,
+                                               extract_dir=warehouse.extract_dir, reference=reference)
         table = index_table.index_table(result.index, {s.code: s.name_zh for s in method.sub_indices})
         work.write_output(warehouse.root, key, "index.csv", index_table.csv_bytes(table))
-        work.write_output(warehouse.root, key, "index.xlsx", index_table.xlsx_bytes(table, key, month.end))
+        work.write_output(warehouse.root, key, "index.xlsx", analysts_workbook)
         for check, found in check_month(result.index, result.indicators, method).items():
             problems.setdefault(check, []).extend(f"{key} {p}" for p in found)
         versions[key] = method.version

@@ -104,6 +104,7 @@ class Reference:
         self.version: str = str(manifest["version"])
         self.city_code: str = str(manifest["city"]["code"])
         self.city_name_zh: str = manifest["city"]["name_zh"]
+        self.city_name_en: str = manifest["city"]["name_en"]
         files = manifest["files"]
         self._load_districts(self._read(files, "districts"))
         self._load_populations(self._read(files, "populations"))

@@ -283,6 +283,69 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     raise typer.Exit(0 if report.ok else 1)
 
 
+# What `nsi export` says: whole sentences with placeholders, each one message of the catalogue.
+EXPORT_MESSAGES = {
+    "month_or_range": "give one month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03), not both",
+    "no_month": "give a month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03)",
+    "lang": "--lang {lang}: choose zh or en",
+    "no_warehouse": "there is no warehouse at {path}; run `nsi run` for the months first",
+    "not_computed": "{problem}; compute the months with `nsi run` first",
+    "wrote": "wrote {path} (months {months}, names in {lang})",
+}
+
+
+@app.command()
+def export(
+    month: str = typer.Argument(None, help="One month, YYYY-MM (or give --from and --to)."),
+    from_month: str = typer.Option(None, "--from", help="First month of a range, YYYY-MM."),
+    to_month: str = typer.Option(None, "--to", help="Last month of the range, YYYY-MM (default: the --from month)."),
+    lang: str = typer.Option("zh", "--lang", help="Sheet and column names: zh (default) or en."),
+    out: Path = typer.Option(None, "--out", help="The workbook to write (default: $NSI_DATA_DIR/out/exports/"
+                             "nsi-<YYYY-MM>-<lang>.xlsx, for a range nsi-<first>_<last>-<lang>.xlsx)."),
+) -> None:
+    """Write the analysts' workbook of a month or a range of months from the warehouse.
+
+    The sheets are those of out/<YYYY-MM>/index.xlsx: the index with rank intervals and changes; indicator
+    values with numerators and denominators; scores, weights and contributions; early warnings; data quality
+    per source and district (rows read, loaded, rejected by rule); the history from twelve months before the
+    first month. A range puts all its months in each sheet, the month in the first column. Values are stored
+    at full precision and shown rounded; every sheet has an autofilter and a frozen header row. Reads
+    $NSI_DATA_DIR/warehouse/nsi.duckdb only; the same warehouse gives the same bytes.
+    """
+    from indicators.methodology import by_version
+    from nsi import warehouse
+    from nsi.publication import workbook
+    from nsi.publication.workbook_tables import NothingToExport
+
+    if month and (from_month or to_month):
+        fail("export", EXPORT_MESSAGES["month_or_range"])
+    if not month and not from_month:
+        fail("export", EXPORT_MESSAGES["no_month"])
+    if lang not in ("zh", "en"):
+        fail("export", EXPORT_MESSAGES["lang"].format(lang=lang))
+    first, last = months_or_fail("export", month or from_month, None if month else to_month, "--from")
+    root = settings_or_fail("export").root
+    database = warehouse.database_path(root)
+    if not database.is_file():
+        fail("export", EXPORT_MESSAGES["no_warehouse"].format(path=database))
+    span = first.key if first == last else f"{first.key}_{last.key}"
+    target = out or root / "out" / "exports" / f"nsi-{span}-{lang}.xlsx"
+    con = warehouse.connect(database, read_only=True)
+    try:
+        data = workbook.build(con, first, last, by_version, lang=lang, extract_dir=database.with_name("extract"))
+    except NothingToExport as exc:
+        fail("export", EXPORT_MESSAGES["not_computed"].format(problem=exc), code=1)
+    finally:
+        con.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part")
+    partial.write_bytes(data)
+    partial.replace(target)
+    months = first.key if first == last else f"{first.key} to {last.key}"
+    console.print(EXPORT_MESSAGES["wrote"].format(path=target, months=months, lang=lang),
+                  highlight=False, soft_wrap=True)
+
+
 @app.command()
 def inspect(
     file: Path = typer.Argument(..., help="A raw export: CSV (UTF-8 or GBK), XLSX or XLS."),

@@ -1,15 +1,11 @@
-"""The month's index for analysts: index.csv (UTF-8 with BOM, so Excel opens it) and a formatted index.xlsx.
-
-Both are returned as bytes; the index stage writes them into the month's work folder.
+"""The month's published index table, index.csv (UTF-8 with BOM, so Excel opens it), as bytes; the index
+stage writes it into the month's work folder. The month's index.xlsx is the analysts' workbook
+(nsi/publication/workbook.py).
 """
 
 from __future__ import annotations
 
-import io
-from datetime import datetime
-
 import polars as pl
-import xlsxwriter
 
 HEADERS = {"month": "月份", "code": "区划代码", "name": "地区", "composite": "平安指数", "rank": "排名",
            "rank_p05": "排名区间下限(P5)", "rank_p95": "排名区间上限(P95)", "change_mom": "环比变化",
@@ -29,11 +25,3 @@ def index_table(index: pl.DataFrame, sub_index_names: dict[str, str]) -> pl.Data
 def csv_bytes(table: pl.DataFrame) -> bytes:
     return b"\xef\xbb\xbf" + table.write_csv(float_precision=1).encode("utf-8")
 
-
-def xlsx_bytes(table: pl.DataFrame, month: str, created: datetime) -> bytes:
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer) as workbook:
-        workbook.set_properties({"created": created, "title": f"南京平安指数 {month}"})
-        table.write_excel(workbook=workbook, worksheet="平安指数", autofit=True, float_precision=1,
-                          header_format={"bold": True, "bg_color": "#DCE6F1"}, freeze_panes=(1, 3))
-    return buffer.getvalue()
