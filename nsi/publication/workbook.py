@@ -27,8 +27,9 @@ from nsi.publication.workbook_names import Language, WorkbookNames
 from nsi.publication.workbook_tables import SheetData, sheets
 from nsi.reference import Reference, load_reference
 
-MAX_WIDTH = 60
+MIN_WIDTH, MAX_WIDTH = 8, 60
 HEADER_WIDTH = 24  # a longer header wraps inside its cell rather than widening the column
+HEADER_HEIGHT = 30  # points: two lines of a wrapped header (Excel does not grow a row for wrapped text by itself)
 NUMBER_WIDTH = 12
 
 
@@ -105,7 +106,8 @@ def write(data: list[SheetData], names: WorkbookNames, lang: Language, title: st
                     shown = getattr(names.unit(unit), fmt.removeprefix("unit:")) if unit else None
                 worksheet.write_number(i, j, value, number_format(shown))
             width = max([min(_display_width(title_text), HEADER_WIDTH), *map(_display_width, values)], default=8)
-            worksheet.set_column(j, j, min(width + 2, MAX_WIDTH))
+            worksheet.set_column(j, j, min(max(width, MIN_WIDTH) + 2, MAX_WIDTH))
+        worksheet.set_row(0, HEADER_HEIGHT)
         worksheet.autofilter(0, 0, frame.height, len(columns) - 1)
         worksheet.freeze_panes(1, spec.freeze_columns)
         # Codes and months are text on purpose (320102, 2024-03): no "number stored as text" marks.
