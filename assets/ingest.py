@@ -180,11 +180,15 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                     {r: {"rows": n, "meaning": RULE_MESSAGES.get(r, r)} for r, n in sorted(validated.rejected_by_rule.items())}),
                 "districts_covered": len(loaded.districts_covered),
             })
-            checks.add(key, RECONCILES, validated.reconciles, metadata={
+            checks.add(key, RECONCILES, validated.reconciles, description=None if validated.reconciles else (
+                f"{key}: {validated.rows_read} rows read, but {validated.rows_loaded} loaded + {validated.rows_rejected} "
+                f"rejected + {validated.duplicates_dropped + validated.reexports_dropped} dropped"), metadata={
                 "rows_read": validated.rows_read, "rows_loaded": validated.rows_loaded,
                 "rows_rejected": validated.rows_rejected,
                 "rows_dropped": validated.duplicates_dropped + validated.reexports_dropped})
-            checks.add(key, ALL_DISTRICTS, not missing, metadata={"missing_districts": dg.MetadataValue.json(missing)})
+            checks.add(key, ALL_DISTRICTS, not missing,
+                       description=f"{key}: no rows loaded for {', '.join(missing)}" if missing else None,
+                       metadata={"missing_districts": dg.MetadataValue.json(missing)})
             checks.add(key, COMPLETE, not incomplete, severity=dg.AssetCheckSeverity.WARN,
                        description=f"{key}: {'; '.join(incomplete)}" if incomplete else None,
                        metadata={"incomplete": dg.MetadataValue.json(incomplete)})

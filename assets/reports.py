@@ -46,6 +46,8 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse,
             refused_all += refused
         context.log.info(f"{key}: {len(jobs)} briefings")
         add_month_metadata(context, key, {"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
-        checks.add(key, NO_FETCH, not refused_all, metadata={"refused": dg.MetadataValue.json(refused_all[:20])})
+        checks.add(key, NO_FETCH, not refused_all,
+                   description=f"{key}: rendering asked for {', '.join(refused_all[:5])}" if refused_all else None,
+                   metadata={"refused": dg.MetadataValue.json(refused_all[:20])})
     yield dg.MaterializeResult()
     yield from checks.results()

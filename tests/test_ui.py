@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+import polars as pl
 import pytest
 
 from conftest import REPO, query
@@ -157,12 +158,12 @@ def test_the_index_of_every_month_is_shown_as_a_table_a_chart_and_numbers(ui):
         assert len(records) == 12 and records[0]["区划代码"] == CITY
         assert [c["name"] for c in table["schema"]["columns"]][:4] == ["区划代码", "地区", "平安指数", "治安状况指数"]
         for record in records:
-            row = rows.row(by_predicate=rows["code"] == record["区划代码"], named=True)
+            row = rows.row(by_predicate=pl.col("code") == record["区划代码"], named=True)
             assert record["地区"] == row["name"] and record["排名"] == row["rank"]
             assert record["平安指数"] == pytest.approx(row["composite"], abs=0.006)
         # The districts in rank order after the city.
         assert [r["排名"] for r in records[1:]] == sorted(r["排名"] for r in records[1:])
-        city = rows.row(by_predicate=rows["code"] == CITY, named=True)["composite"]
+        city = rows.row(by_predicate=pl.col("code") == CITY, named=True)["composite"]
         assert entries["city_composite"]["floatValue"] == pytest.approx(city, abs=0.006)
         chart = entries["history"]["mdStr"]
         assert chart.startswith("![南京市平安指数走势](data:image/svg+xml;base64,")
