@@ -6,7 +6,9 @@ Thin: the work is in nsi.delivery. Runs after publication in the monthly job, an
 
 import dagster as dg
 
+from assets import stages
 from assets.partitions import monthly_partitions
+from assets.per_month import add_month_metadata
 from assets.resources import NsiWarehouse, SettingsResource
 from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import RecipientsError, recipients_path
@@ -20,12 +22,15 @@ class DeliveryConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="delivery", deps=["publication"], partitions_def=monthly_partitions,
+    group_name=stages.GROUP, tags=stages.tags("deliver"), deps=["publication"], partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"email"}, code_version="1",
-    description="Each office's briefing of the current published revision, as a Chinese message with the PDF "
-                "attached byte for byte: written to data/out/<month>/outbox/<code>/ and sent over SMTP when "
-                "NSI_SMTP_HOST is set. Recipients: config/recipients.yaml (or $NSI_RECIPIENTS). Recorded in the "
-                "`deliveries` table and the month's manifest.json; an office is served once per revision.",
+    description=stages.description(
+        "deliver", "各区只收到本区简报（邮件与发件箱）",
+        "Each office's briefing of the current published revision, as a Chinese message with the PDF "
+        "attached byte for byte: written to data/out/<month>/outbox/<code>/ and sent over SMTP when "
+        "NSI_SMTP_HOST is set. Recipients: config/recipients.yaml (or $NSI_RECIPIENTS). Recorded in the "
+        "`deliveries` table and the month's manifest.json; an office is served once per revision. Each month's "
+        "materialization: the revision delivered and the offices by outcome."),
 )
 def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfig, warehouse: NsiWarehouse,
                         settings: SettingsResource):
@@ -40,7 +45,7 @@ def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfi
         return dg.MaterializeResult(metadata={"status": "not configured: nothing delivered"})
     context.log.info(f"recipients from {path}; " + (f"sending through {smtp.describe()}" if smtp
                                                      else "no SMTP server configured: outbox only"))
-    summary, not_delivered = {}, []
+    not_delivered = []
     for key in context.partition_keys:
         try:
             with warehouse.connect() as con:
@@ -51,10 +56,11 @@ def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfi
         counts = {}
         for outcome in report.outcomes:
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
-        summary[key] = {"revision": report.revision, **counts}
+        add_month_metadata(context, key, {"revision": report.revision,
+                                          "offices": dg.MetadataValue.json(dict(sorted(counts.items())))})
         not_delivered += [f"{key} {o.office.name} ({o.office.code}): {o.why}" for o in report.failed]
     if not_delivered:
         raise dg.Failure(description="not delivered to " + "; ".join(not_delivered)
                          + ". The others were delivered; run `nsi deliver` again to retry these")
-    return dg.MaterializeResult(metadata={"deliveries": dg.MetadataValue.json(summary),
-                                          "transport": smtp.describe() if smtp else "outbox only"})
+    # The same transport served every month of the run.
+    return dg.MaterializeResult(metadata={"transport": smtp.describe() if smtp else "outbox only"})

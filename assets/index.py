@@ -5,10 +5,13 @@ Thin: the SQL is in indicators.values, the arithmetic in indicators.engine and i
 """
 
 import dagster as dg
-import numpy as np
 import polars as pl
 
+from assets import stages
+from assets.metadata_values import city_numbers, history_chart, history_months
+from assets.metadata_values import index_table as index_metadata
 from assets.partitions import monthly_partitions
+from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import NsiWarehouse, RunPins
 from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month
 from indicators.values import indicator_values
@@ -42,6 +45,13 @@ def _history(con, month: Month) -> pl.DataFrame:
                        [month.key, month.year_before().key]).pl()
 
 
+def _city_composites(con, months: list[str]) -> dict[str, float | None]:
+    marks = ", ".join("?" for _ in months)
+    rows = con.execute(f"SELECT month, composite FROM safety_index WHERE code = ? AND month IN ({marks})",
+                       [CITY_CODE, *months]).fetchall()
+    return {month: composite for month, composite in rows}
+
+
 def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> dict[str, list[str]]:
     """Problems per check; empty lists mean the month passes."""
     problems = {IN_RANGE: [], RANKS: [], WEIGHTS: [], CONTRIBUTIONS: []}
@@ -71,27 +81,32 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("indicator_values", group_name="index", deps=[f"valid_{s}" for s in SOURCES],
-                     description="One row per (month, district or city, indicator): numerator, denominator, value, "
-                                 "population used, survey CI and sample size, normalised score, effective weight, "
-                                 "contribution to the change on last month, early warning.", kinds={"duckdb"}),
-        dg.AssetSpec("safety_index", group_name="index", deps=["indicator_values"],
-                     description="Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
-                                 "with its 5–95% interval, change on last month and last year; also "
-                                 "index.csv and index.xlsx (published with the briefings).", kinds={"duckdb"}),
+        dg.AssetSpec("indicator_values", group_name=stages.GROUP, tags=stages.tags("index"), deps=[f"valid_{s}" for s in SOURCES],
+                     description=stages.description(
+                         "index", "指标值：每区每项指标的数值、得分、权重、贡献",
+                         "One row per (month, district or city, indicator): numerator, denominator, value, "
+                         "population used, survey CI and sample size, normalised score, effective weight, "
+                         "contribution to the change on last month, early warning."), kinds={"duckdb"}),
+        dg.AssetSpec("safety_index", group_name=stages.GROUP, tags=stages.tags("index"), deps=["indicator_values"],
+                     description=stages.description(
+                         "index", "平安指数：综合指数、分指数、排名、环比同比",
+                         "Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
+                         "with its 5–95% interval, change on last month and last year; also "
+                         "index.csv and index.xlsx (published with the briefings). Each month's materialization "
+                         "shows the index as a table and the city's last 13 months as a chart; the Plots tab draws "
+                         "city_composite and the city's sub-indices across the months."), kinds={"duckdb"}),
     ],
     check_specs=[
-        dg.AssetCheckSpec(IN_RANGE, asset="safety_index", blocking=True, description="composite and sub-indices in [0, 100]"),
-        dg.AssetCheckSpec(RANKS, asset="safety_index", blocking=True, description="ranks of the 11 districts are 1–11 (ties share)"),
-        dg.AssetCheckSpec(WEIGHTS, asset="safety_index", blocking=True, description="effective weights sum to 1 and equal the declared ones"),
-        dg.AssetCheckSpec(CONTRIBUTIONS, asset="safety_index", blocking=True, description="indicator contributions + re-weighting = change on last month"),
+        monthly_check(IN_RANGE, "safety_index", blocking=True, description="composite and sub-indices in [0, 100]"),
+        monthly_check(RANKS, "safety_index", blocking=True, description="ranks of the 11 districts are 1–11 (ties share)"),
+        monthly_check(WEIGHTS, "safety_index", blocking=True, description="effective weights sum to 1 and equal the declared ones"),
+        monthly_check(CONTRIBUTIONS, "safety_index", blocking=True, description="indicator contributions + re-weighting = change on last month"),
     ],
     partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False,
 )
 def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins):
     reference = load_reference()
-    problems: dict[str, list[str]] = {}
-    versions, composites = {}, {}
+    checks = MonthChecks(context)
     for key in context.partition_keys:  # in order: each month reads the one before
         month = Month.parse(key)
         method = pins.methodology(key)
@@ -115,13 +130,20 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pin
         work.write_output(warehouse.root, key, "index.csv", index_table.csv_bytes(table))
         work.write_output(warehouse.root, key, "index.xlsx", analysts_workbook)
         for check, found in check_month(result.index, result.indicators, method).items():
-            problems.setdefault(check, []).extend(f"{key} {p}" for p in found)
-        versions[key] = method.version
-        city = result.index.filter(pl.col("code") == CITY_CODE)["composite"][0]
-        composites[key] = None if city is None or not np.isfinite(city) else round(city, 2)
-    yield dg.MaterializeResult(asset_key="indicator_values", metadata={"methodology_versions": dg.MetadataValue.json(versions)})
-    yield dg.MaterializeResult(asset_key="safety_index", metadata={
-        "methodology_versions": dg.MetadataValue.json(versions), "city_composite": dg.MetadataValue.json(composites)})
-    for check, found in problems.items():
-        yield dg.AssetCheckResult(asset_key="safety_index", check_name=check, passed=not found,
-                                  metadata={"problems": dg.MetadataValue.json(found[:50])})
+            checks.add(key, check, not found, asset_key="safety_index",
+                       description=f"{key}: " + "; ".join(found[:10]) if found else None,
+                       metadata={"problems": dg.MetadataValue.json(found[:50])})
+        sub_index_names = {s.code: s.name_zh for s in method.sub_indices}
+        months = history_months(month)
+        with warehouse.connect() as con:
+            composites = _city_composites(con, months)
+        add_month_metadata(context, key, {
+            "methodology_version": method.version, "rows": result.indicators.height,
+            "early_warnings": result.indicators["warning"].is_not_null().sum()}, asset_key="indicator_values")
+        add_month_metadata(context, key, {
+            "methodology_version": method.version, **city_numbers(result.index, sub_index_names),
+            "index": index_metadata(result.index, sub_index_names),
+            "history": history_chart(months, composites)}, asset_key="safety_index")
+    yield dg.MaterializeResult(asset_key="indicator_values")
+    yield dg.MaterializeResult(asset_key="safety_index")
+    yield from checks.results()

@@ -5,7 +5,10 @@ Thin wrappers: the work is in nsi.ingest; these read and write the warehouse and
 
 import dagster as dg
 
+from assets import stages
+from assets.metadata_values import frame_table
 from assets.partitions import monthly_partitions
+from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import NsiWarehouse, RunPins, SettingsResource
 from nsi import vocabulary as vocabularies
 from nsi import warehouse as warehouse_tables
@@ -60,17 +63,19 @@ def build_extract(source: str) -> dg.AssetsDefinition:
     spec = _labels(source)
 
     @dg.asset(
-        name=f"extract_{source}", group_name="ingest", partitions_def=monthly_partitions,
+        name=f"extract_{source}", group_name=stages.GROUP, tags=stages.tags("ingest"), partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(), kinds={"parquet", "polars"}, code_version="1",
-        description=f"{spec.label_zh} export of the month: decoded, headers and values mapped through the source's "
-                    "vocabulary (data/vocabularies), dates parsed, districts resolved, "
-                    "personal data replaced by keyed hashes (warehouse/extract/<source>/<month>.parquet); "
-                    "the input file archived by its sha256.",
+        description=stages.description(
+            "ingest", f"{spec.label_zh}：读取导出文件，脱敏，归档",
+            f"{spec.label_zh} export of the month: decoded, headers and values mapped through the source's "
+            "vocabulary (data/vocabularies), dates parsed, districts resolved, "
+            "personal data replaced by keyed hashes (warehouse/extract/<source>/<month>.parquet); "
+            "the input file archived by its sha256. Each month's materialization: rows_read, file, "
+            "input_sha256, encoding, vocabulary and the values the vocabulary does not know."),
     )
     def _extract(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins,
                  settings: SettingsResource) -> dg.MaterializeResult:
         reference = load_reference()
-        summary = {}
         for month in context.partition_keys:
             try:
                 vocabulary = pins.vocabulary(source, month, settings.vocabulary_dir)
@@ -86,21 +91,18 @@ def build_extract(source: str) -> dg.AssetsDefinition:
             if extracted.development_key:
                 context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
             unknown = extracted.unknown_values
-            summary[month] = {"file": extracted.file_name, "sha256": extracted.sha256, "rows_read": extracted.rows_read,
-                              "encoding": extracted.encoding, "vocabulary": vocabulary.name,
-                              "unknown_values": unknown.select("column", "value", "rows", "action").to_dicts()}
+            add_month_metadata(context, month, {
+                "rows_read": extracted.rows_read, "file": extracted.file_name, "input_sha256": extracted.sha256,
+                "encoding": extracted.encoding, "vocabulary": vocabulary.name,
+                "unknown_value_rows": int(unknown["rows"].sum()) if unknown.height else 0,
+                "unknown_values": frame_table(unknown.select("column", "value", "rows", "action")),
+            })
             context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {extracted.file_name} "
                              f"({extracted.encoding}, vocabulary {vocabulary.name})")
             if unknown.height:
                 listed = "; ".join(f"{r['column']} '{r['value']}' ×{r['rows']} ({r['action']})" for r in unknown.head(10).iter_rows(named=True))
                 context.log.warning(f"{source} {month}: values not in {vocabulary.name}: {listed}")
-        last = summary[context.partition_keys[-1]]
-        return dg.MaterializeResult(metadata={
-            "rows_read": sum(s["rows_read"] for s in summary.values()),
-            "input_sha256": last["sha256"], "encoding": last["encoding"], "vocabulary": last["vocabulary"],
-            "unknown_values": dg.MetadataValue.json({m: s["unknown_values"] for m, s in summary.items() if s["unknown_values"]}),
-            "months": dg.MetadataValue.json(summary),
-        })
+        return dg.MaterializeResult()
 
     return _extract
 
@@ -109,34 +111,34 @@ def build_valid(source: str) -> dg.AssetsDefinition:
     spec = _labels(source)
 
     @dg.asset(
-        name=f"valid_{source}", group_name="ingest", partitions_def=monthly_partitions,
+        name=f"valid_{source}", group_name=stages.GROUP, tags=stages.tags("ingest"), partitions_def=monthly_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(), kinds={"duckdb", "pandera"}, code_version="1",
         deps=[f"extract_{source}"],
-        description=f"Validated {spec.label_zh} rows of the month (table valid_{source}); rejected rows in `rejects` with "
-                    "file, row, column and rule; duplicates and re-exports of last month dropped and counted.",
+        description=stages.description(
+            "ingest", f"{spec.label_zh}：校验入库，问题行记入 rejects",
+            f"Validated {spec.label_zh} rows of the month (table valid_{source}); rejected rows in `rejects` with "
+            "file, row, column and rule; duplicates and re-exports of last month dropped and counted. Each month's "
+            "materialization: rows read, loaded, rejected and dropped, rejections by rule, districts covered."),
         check_specs=[
-            dg.AssetCheckSpec(RECONCILES, asset=f"valid_{source}", blocking=True,
-                              description="rows read = loaded + rejected + duplicates and re-exports dropped"),
-            dg.AssetCheckSpec(ALL_DISTRICTS, asset=f"valid_{source}", blocking=True,
-                              description="every one of the 11 districts has loaded rows"),
-            dg.AssetCheckSpec(PLAUSIBLE_VOLUME, asset=f"valid_{source}",
-                              description="rows loaded within 0.5–1.6× the median of the three months before"),
-            dg.AssetCheckSpec(COMPLETE, asset=f"valid_{source}",
-                              description="the export looks whole: last line complete, rows within the band of "
-                                          "data/reference/volumes.csv and against last year, most days of the month "
-                                          "covered; a month that fails is computed but not published without a reason"),
-            dg.AssetCheckSpec(KNOWN_VALUES, asset=f"valid_{source}", blocking=True,
-                              description="rows rejected for a value the vocabulary does not know stay within the share "
-                                          "the methodology allows (unknown_values.max_share)"),
+            monthly_check(RECONCILES, f"valid_{source}", blocking=True,
+                          description="rows read = loaded + rejected + duplicates and re-exports dropped"),
+            monthly_check(ALL_DISTRICTS, f"valid_{source}", blocking=True,
+                          description="every one of the 11 districts has loaded rows"),
+            monthly_check(PLAUSIBLE_VOLUME, f"valid_{source}",
+                          description="rows loaded within 0.5–1.6× the median of the three months before"),
+            monthly_check(COMPLETE, f"valid_{source}",
+                          description="the export looks whole: last line complete, rows within the band of "
+                                      "data/reference/volumes.csv and against last year, most days of the month "
+                                      "covered; a month that fails is computed but not published without a reason"),
+            monthly_check(KNOWN_VALUES, f"valid_{source}", blocking=True,
+                          description="rows rejected for a value the vocabulary does not know stay within the share "
+                                      "the methodology allows (unknown_values.max_share)"),
         ],
     )
     def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins, settings: SettingsResource):
         reference = load_reference()
-        unknown_shares: dict[str, dict] = {}
-        incomplete: dict[str, list[str]] = {}
-        results: dict[str, ValidationCounts] = {}
-        coverage: dict[str, list[str]] = {}
-        volume_notes: dict[str, str] = {}
+        all_codes = set(reference.district_codes)
+        checks = MonthChecks(context)
         for key in context.partition_keys:
             month = Month.parse(key)
             with warehouse.connect() as con:
@@ -157,54 +159,51 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 warehouse_tables.replace_months(con, [warehouse_tables.MonthWrite(
                     "completeness", completeness.frame(findings), {"source": source, "month": key})])
-            if failed := [f"{f.check}: {f.detail}" for f in findings if not f.passed]:
-                incomplete[key] = failed
-                context.log.warning(f"{source} {key}: the export may be incomplete: " + "; ".join(failed))
+            incomplete = [f"{f.check}: {f.detail}" for f in findings if not f.passed]
+            if incomplete:
+                context.log.warning(f"{source} {key}: the export may be incomplete: " + "; ".join(incomplete))
             limit = pins.methodology(key).unknown_values.max_share
             unknown_rows = validated.rejected_by_rule.get("unknown_value", 0)
             share = unknown_rows / validated.rows_read if validated.rows_read else 0.0
-            if share > limit:
-                unknown_shares[key] = {
-                    "rows": unknown_rows, "share": round(share, 4), "allowed": limit,
-                    "what to do": f"add the values listed by `nsi inspect` (or the run summary) to "
-                                  f"data/vocabularies/{loaded.vocabulary}.yaml, then run the month again"}
-            results[key], coverage[key] = validated, loaded.districts_covered
-            if median is not None and not (VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median):
-                volume_notes[key] = f"{validated.rows_loaded} rows against a trailing median of {median:.0f}"
+            missing = sorted(all_codes - set(loaded.districts_covered))
+            outside_band = median is not None and not (
+                VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median)
             context.log.info(
                 f"{source} {key}: read {validated.rows_read}, loaded {validated.rows_loaded}, rejected "
                 f"{validated.rows_rejected}, duplicates {validated.duplicates_dropped}, re-exports {validated.reexports_dropped}"
             )
-        all_codes = set(reference.district_codes)
-        missing = {k: sorted(all_codes - set(v)) for k, v in coverage.items() if set(v) != all_codes}
-        by_rule: dict[str, int] = {}
-        for validated in results.values():
-            for rule, n in validated.rejected_by_rule.items():
-                by_rule[rule] = by_rule.get(rule, 0) + n
-        yield dg.MaterializeResult(metadata={
-            "rows_read": sum(v.rows_read for v in results.values()),
-            "rows_loaded": sum(v.rows_loaded for v in results.values()),
-            "rows_rejected": sum(v.rows_rejected for v in results.values()),
-            "duplicates_dropped": sum(v.duplicates_dropped for v in results.values()),
-            "reexports_dropped": sum(v.reexports_dropped for v in results.values()),
-            "rejected_by_rule": dg.MetadataValue.json({r: {"rows": n, "meaning": RULE_MESSAGES.get(r, r)} for r, n in by_rule.items()}),
-            "district_coverage": dg.MetadataValue.json({k: len(v) for k, v in coverage.items()}),
-        })
-        unreconciled = [k for k, v in results.items() if not v.reconciles]
-        yield dg.AssetCheckResult(check_name=RECONCILES, passed=not unreconciled,
-                                  metadata={"months_not_reconciling": unreconciled})
-        yield dg.AssetCheckResult(check_name=ALL_DISTRICTS, passed=not missing,
-                                  metadata={"missing_districts": dg.MetadataValue.json(missing)})
-        yield dg.AssetCheckResult(check_name=COMPLETE, passed=not incomplete, severity=dg.AssetCheckSeverity.WARN,
-                                  description="; ".join(f"{m}: {', '.join(v)}" for m, v in incomplete.items()) or None,
-                                  metadata={"incomplete": dg.MetadataValue.json(incomplete)})
-        yield dg.AssetCheckResult(check_name=KNOWN_VALUES, passed=not unknown_shares,
-                                  description="; ".join(f"{m}: {v['rows']} rows ({v['share']:.1%}) have values the vocabulary "
-                                                        f"does not know, more than {v['allowed']:.1%}; {v['what to do']}"
-                                                        for m, v in unknown_shares.items()) or None,
-                                  metadata={"months_over_share": dg.MetadataValue.json(unknown_shares)})
-        yield dg.AssetCheckResult(check_name=PLAUSIBLE_VOLUME, passed=not volume_notes,
-                                  severity=dg.AssetCheckSeverity.WARN, metadata={"outside_band": dg.MetadataValue.json(volume_notes)})
+            add_month_metadata(context, key, {
+                "rows_read": validated.rows_read, "rows_loaded": validated.rows_loaded,
+                "rows_rejected": validated.rows_rejected, "duplicates_dropped": validated.duplicates_dropped,
+                "reexports_dropped": validated.reexports_dropped,
+                "rejected_by_rule": dg.MetadataValue.json(
+                    {r: {"rows": n, "meaning": RULE_MESSAGES.get(r, r)} for r, n in sorted(validated.rejected_by_rule.items())}),
+                "districts_covered": len(loaded.districts_covered),
+            })
+            checks.add(key, RECONCILES, validated.reconciles, description=None if validated.reconciles else (
+                f"{key}: {validated.rows_read} rows read, but {validated.rows_loaded} loaded + {validated.rows_rejected} "
+                f"rejected + {validated.duplicates_dropped + validated.reexports_dropped} dropped"), metadata={
+                "rows_read": validated.rows_read, "rows_loaded": validated.rows_loaded,
+                "rows_rejected": validated.rows_rejected,
+                "rows_dropped": validated.duplicates_dropped + validated.reexports_dropped})
+            checks.add(key, ALL_DISTRICTS, not missing,
+                       description=f"{key}: no rows loaded for {', '.join(missing)}" if missing else None,
+                       metadata={"missing_districts": dg.MetadataValue.json(missing)})
+            checks.add(key, COMPLETE, not incomplete, severity=dg.AssetCheckSeverity.WARN,
+                       description=f"{key}: {'; '.join(incomplete)}" if incomplete else None,
+                       metadata={"incomplete": dg.MetadataValue.json(incomplete)})
+            checks.add(key, KNOWN_VALUES, share <= limit,
+                       description=None if share <= limit else (
+                           f"{key}: {unknown_rows} rows ({share:.1%}) have values the vocabulary does not know, more "
+                           f"than {limit:.1%}; add the values listed by `nsi inspect` (or the run summary) to "
+                           f"data/vocabularies/{loaded.vocabulary}.yaml, then run the month again"),
+                       metadata={"rows": unknown_rows, "share": round(share, 4), "allowed": limit})
+            checks.add(key, PLAUSIBLE_VOLUME, not outside_band, severity=dg.AssetCheckSeverity.WARN,
+                       description=f"{key}: {validated.rows_loaded} rows against a trailing median of {median:.0f}"
+                                   if outside_band else None,
+                       metadata={"rows_loaded": validated.rows_loaded, "trailing_median": median})
+        yield dg.MaterializeResult()
+        yield from checks.results()
 
     return _valid
 

@@ -5,7 +5,9 @@ Thin: the manifest is built in nsi.publication.manifest, the revision switched i
 
 import dagster as dg
 
+from assets import stages
 from assets.partitions import monthly_partitions
+from assets.per_month import add_month_metadata
 from assets.resources import NsiWarehouse
 from nsi.ingest.completeness import failed_text
 from nsi.publication import manifest, revisions
@@ -19,16 +21,18 @@ class PublicationConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="publication", deps=["safety_index", "district_reports"], partitions_def=monthly_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(), kinds={"json"}, code_version="1",
-    description="The month's outputs (index.csv, index.xlsx, the briefings) published as one numbered revision, "
-                "switched at once: data/work/<month>/ → published/<month>/rev-<N>/, linked from out/<month>. "
-                "manifest.json records inputs with sha256 and row counts, versions, outputs with sha256 and the run; "
-                "each publication is a row of `publications`. Results identical to the current revision publish "
-                "nothing new; different results need a reason (config `reason`, `nsi run --reason`).",
+    group_name=stages.GROUP, tags=stages.tags("publish"), deps=["safety_index", "district_reports"],
+    partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), kinds={"json"}, code_version="1",
+    description=stages.description(
+        "publish", "编号修订版与 manifest.json，原子切换",
+        "The month's outputs (index.csv, index.xlsx, the briefings) published as one numbered revision, "
+        "switched at once: data/work/<month>/ → published/<month>/rev-<N>/, linked from out/<month>. "
+        "manifest.json records inputs with sha256 and row counts, versions, outputs with sha256 and the run; "
+        "each publication is a row of `publications`. Results identical to the current revision publish "
+        "nothing new; different results need a reason (config `reason`, `nsi run --reason`). Each month's "
+        "materialization: its revision, whether it is new, and the reason."),
 )
 def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: NsiWarehouse):
-    published = {}
     for key in context.partition_keys:
         folder = work_dir(warehouse.root, key)
         with warehouse.connect() as con:
@@ -45,6 +49,7 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
             raise dg.Failure(description=f"{key}: {exc}") from exc
         with warehouse.connect() as con:
             revisions.record(con, outcome, context.run.run_id)
-        published[key] = f"revision {outcome.revision} ({outcome.status})"
         context.log.info(f"{key}: revision {outcome.revision} {outcome.status}")
-    return dg.MaterializeResult(metadata={"publication": dg.MetadataValue.json(published)})
+        add_month_metadata(context, key, {"revision": outcome.revision, "status": outcome.status,
+                                          "reason": outcome.reason or ""})
+    return dg.MaterializeResult()

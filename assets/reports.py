@@ -8,7 +8,9 @@ import hashlib
 
 import dagster as dg
 
+from assets import stages
 from assets.partitions import monthly_partitions
+from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import BriefingRenderer, NsiWarehouse, RunPins
 from nsi.month import Month
 from nsi.publication import work
@@ -20,26 +22,32 @@ NO_FETCH = "nothing_fetched_from_outside"
 
 
 @dg.asset(
-    group_name="reports", deps=["safety_index"], partitions_def=monthly_partitions,
+    group_name=stages.GROUP, tags=stages.tags("reports"), deps=["safety_index"], partitions_def=monthly_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(), kinds={"pdf"}, code_version="1",
-    description="Chinese PDF briefing per district (2–4 pages) and the city overview, PDF/A-3u with the index rows "
-                "attached, byte-identical on rerun, in the month's work folder (data/work/<month>/reports/); "
-                "published by the `publication` asset.",
-    check_specs=[dg.AssetCheckSpec(NO_FETCH, asset="district_reports", blocking=True,
-                                   description="rendering fetched no file or URL outside reports/")],
+    description=stages.description(
+        "reports", "11区及全市的PDF简报",
+        "Chinese PDF briefing per district (2–4 pages) and the city overview, PDF/A-3u with the index rows "
+        "attached, byte-identical on rerun, in the month's work folder (data/work/<month>/reports/); "
+        "published by the `publication` asset. Each month's materialization: the number of PDFs and their sha256."),
+    check_specs=[monthly_check(NO_FETCH, "district_reports", blocking=True,
+                               description="rendering fetched no file or URL outside reports/")],
 )
 def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, renderer: BriefingRenderer,
                      pins: RunPins):
     reference = load_reference()
-    refused_all: list[str] = []
-    written = {}
+    checks = MonthChecks(context)
     for key in context.partition_keys:
         with warehouse.connect() as con:
             jobs = month_briefings(con, Month.parse(key), reference, pins.methodology(key))
+        written, refused_all = {}, []
         for code, pdf, refused in render_all(jobs, pool=renderer.pool):
             work.write_output(warehouse.root, key, f"reports/{code}.pdf", pdf)
-            written[f"{key}/{code}"] = hashlib.sha256(pdf).hexdigest()
+            written[code] = hashlib.sha256(pdf).hexdigest()
             refused_all += refused
         context.log.info(f"{key}: {len(jobs)} briefings")
-    yield dg.MaterializeResult(metadata={"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
-    yield dg.AssetCheckResult(check_name=NO_FETCH, passed=not refused_all, metadata={"refused": refused_all[:20]})
+        add_month_metadata(context, key, {"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
+        checks.add(key, NO_FETCH, not refused_all,
+                   description=f"{key}: rendering asked for {', '.join(refused_all[:5])}" if refused_all else None,
+                   metadata={"refused": dg.MetadataValue.json(refused_all[:20])})
+    yield dg.MaterializeResult()
+    yield from checks.results()

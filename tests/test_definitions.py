@@ -46,3 +46,38 @@ def test_monthly_partitions():
     from zoneinfo import ZoneInfo
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
     assert keys[-1] < f"{now.year:04d}-{now.month:02d}"
+
+
+def test_the_asset_graph_shows_the_chain_in_one_group_with_stages():
+    """One asset group, so that the UI draws every asset instead of collapsed group boxes; each asset's
+    stage tag is the stage `nsi run --stage` runs it in, and its description's first line names it."""
+    from assets import stages
+    from pipelines.definitions import defs
+    from pipelines.run import STAGES
+
+    graph = defs.resolve_asset_graph()
+    nodes = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+    assert {node.group_name for node in nodes.values()} == {stages.GROUP}
+    assert {name: node.tags[stages.STAGE_TAG] for name, node in nodes.items()} == {
+        name: stage for stage, names in STAGES.items() for name in names}
+    for name, node in nodes.items():
+        headline = node.description.splitlines()[0]
+        assert headline.startswith(stages.STAGE_NAMES[node.tags[stages.STAGE_TAG]] + " · "), (name, headline)
+        assert len(headline) <= 40, headline  # fits under the asset's name in the graph
+        assert node.kinds, name
+    # The chain, stage by stage: no asset depends on one of a later stage.
+    order = list(STAGES)
+    for name, node in nodes.items():
+        for parent in node.parent_keys:
+            assert order.index(nodes[parent.to_user_string()].tags[stages.STAGE_TAG]) <= order.index(
+                node.tags[stages.STAGE_TAG]), (parent, name)
+
+
+def test_every_asset_check_is_evaluated_per_month():
+    from assets.partitions import monthly_partitions
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    assert graph.asset_check_keys
+    for key in graph.asset_check_keys:
+        assert graph.get(key).partitions_def == monthly_partitions, key

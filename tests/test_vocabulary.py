@@ -287,8 +287,9 @@ def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_pa
     import dagster as dg
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("extract_hotline"))
-        listed = event.asset_materialization.metadata["unknown_values"].value
-    assert listed == {"2024-02": [{"column": "request_type", "value": "咨询投诉类", "rows": kept, "action": "rejected"}]}
+        listed = [record.data for record in event.asset_materialization.metadata["unknown_values"].records]
+    assert event.asset_materialization.partition == "2024-02"
+    assert listed == [{"column": "request_type", "value": "咨询投诉类", "rows": kept, "action": "rejected"}]
 
 
 def test_a_prefixed_gbk_hotline_export_with_numbered_and_suffixed_values_reads_the_same(sample_q1, tmp_path):
