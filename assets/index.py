@@ -16,7 +16,7 @@ from nsi import warehouse as tables
 from nsi.exports import SOURCES
 from nsi.ingest import storage
 from nsi.month import Month
-from nsi.publication import index_table, work
+from nsi.publication import index_table, manifest, work
 from nsi.reference import CITY_CODE, load_reference
 
 IN_RANGE = "scores_within_0_100"
@@ -112,6 +112,10 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pin
         table = index_table.index_table(result.index, {s.code: s.name_zh for s in method.sub_indices})
         work.write_output(warehouse.root, key, "index.csv", index_table.csv_bytes(table))
         work.write_output(warehouse.root, key, "index.xlsx", index_table.xlsx_bytes(table, key, month.end))
+        with warehouse.connect() as con:  # every computed month has a manifest, published or not (nsi verify)
+            manifest.record_computed(con, key, work.work_dir(warehouse.root, key), context.run.run_id,
+                                     ["index.csv", "index.xlsx"], keep_earlier=False,
+                                     indicator_names={i.code: i.name_zh for i in method.indicators})
         for check, found in check_month(result.index, result.indicators, method).items():
             problems.setdefault(check, []).extend(f"{key} {p}" for p in found)
         versions[key] = method.version
