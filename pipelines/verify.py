@@ -356,16 +356,26 @@ def _compare(settings, subject: Subject, scratch: Path, revision: int | None) ->
         kept = subject.folder / output["path"]
         if not kept.exists() or sha256_of(kept) != output["sha256"]:
             report.altered.append(output["path"])
-    previous = manifest.get("previous_revision")
-    if previous and manifest.get("previous_manifest_sha256"):
-        earlier = settings.root / "published" / subject.month / f"rev-{previous}" / "manifest.json"
-        if not earlier.exists() or sha256_of(earlier) != manifest["previous_manifest_sha256"]:
-            report.chain.append(TEXT["chain"].format(previous=previous, revision=manifest["revision"]))
+    report.chain = broken_links(settings.root, subject.month, manifest)
     if "index" in manifest:
         report.index_differences = _compare_recorded_index(manifest["index"], scratch, subject.month)
     elif revision is None:  # a manifest from before index values were recorded: the warehouse's current results
         report.index_differences = _compare_index(settings.root, scratch, subject.month, manifest["methodology_version"])
     return report
+
+
+def broken_links(root: Path, month: str, manifest: dict) -> list[str]:
+    """Each earlier revision, back to the first, whose manifest.json no longer has the sha256 the revision
+    after it recorded (revisions point back: nsi.publication.revisions)."""
+    broken = []
+    while manifest.get("previous_revision") and manifest.get("previous_manifest_sha256"):
+        previous = manifest["previous_revision"]
+        earlier = root / "published" / month / f"rev-{previous}" / "manifest.json"
+        if not earlier.exists() or sha256_of(earlier) != manifest["previous_manifest_sha256"]:
+            broken.append(TEXT["chain"].format(previous=previous, revision=manifest["revision"]))
+            break
+        manifest = json.loads(earlier.read_text(encoding="utf-8"))
+    return broken
 
 
 def verify_months(settings, first: str, last: str, keep: Path | None = None,

@@ -68,12 +68,12 @@ def body(facts: MessageFacts, office: Office, sha256: str) -> str:
                     f"在全市{facts.districts}个区中排第 {facts.rank} 位。")
     else:
         standing = f"本月全市平安指数为 {facts.composite}，各区指数与排名见附件。"
-    change = f"{office.area if facts.rank else '全市'}平安指数环比（较上月）{change_words(facts.change_mom)}，" \
-             f"同比（较上年同月）{change_words(facts.change_yoy)}。"
+    area = office.area if facts.rank else "全市"
+    change = f"{area}平安指数环比（较上月）{change_words(facts.change_mom)}，同比（较上年同月）{change_words(facts.change_yoy)}。"
     if facts.warnings:
-        warned = [f"本月预警{len(facts.warnings)}项：", *(f"　{w}" for w in facts.warnings)]
+        warned = [f"{area}本月预警{len(facts.warnings)}项：", *(f"　{w}" for w in facts.warnings)]
     else:
-        warned = ["本月无预警指标。"]
+        warned = [f"{area}本月无预警指标。"]
     if facts.other_warnings:
         warned.append(f"各区简报另有预警{facts.other_warnings}项，详见各区简报。")
     lines = [f"{office.name}：", ""]
