@@ -19,7 +19,7 @@ from nsi import warehouse as tables
 from nsi.exports import SOURCES
 from nsi.ingest import storage
 from nsi.month import Month
-from nsi.publication import index_table, work, workbook
+from nsi.publication import index_table, manifest, work, workbook
 from nsi.reference import CITY_CODE, load_reference
 
 IN_RANGE = "scores_within_0_100"
@@ -129,6 +129,10 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pin
         table = index_table.index_table(result.index, {s.code: s.name_zh for s in method.sub_indices})
         work.write_output(warehouse.root, key, "index.csv", index_table.csv_bytes(table))
         work.write_output(warehouse.root, key, "index.xlsx", analysts_workbook)
+        with warehouse.connect() as con:  # every computed month has a manifest, published or not (nsi verify)
+            manifest.record_computed(con, key, work.work_dir(warehouse.root, key), context.run.run_id,
+                                     ["index.csv", "index.xlsx"], keep_earlier=False,
+                                     indicator_names={i.code: i.name_zh for i in method.indicators})
         for check, found in check_month(result.index, result.indicators, method).items():
             checks.add(key, check, not found, asset_key="safety_index",
                        description=f"{key}: " + "; ".join(found[:10]) if found else None,

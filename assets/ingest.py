@@ -17,7 +17,7 @@ from nsi.exports import EXTENSIONS, SOURCES
 from nsi.ingest.inspect import findings_text, inspect_failure
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
 from nsi.ingest.read import ExportFileError, MissingColumnsError
-from nsi.ingest.validate import RULE_MESSAGES, ValidationCounts, WrongMonthError
+from nsi.ingest.validate import RULE_MESSAGES, WrongMonthError
 from nsi.month import Month
 from nsi.reference import load_reference
 

@@ -1,6 +1,7 @@
 """Publication asset: a month's work folder published as a numbered revision, with its manifest.
 
-Thin: the manifest is built in nsi.publication.manifest, the revision switched in nsi.publication.revisions.
+Thin: the manifest is built in nsi.publication.manifest, the revision switched in nsi.publication.revisions;
+the briefings of a correction are rendered again with its mark by `corrected_briefings`.
 """
 
 import dagster as dg
@@ -8,16 +9,29 @@ import dagster as dg
 from assets import stages
 from assets.partitions import monthly_partitions
 from assets.per_month import add_month_metadata
-from assets.resources import NsiWarehouse
+from assets.resources import BriefingRenderer, NsiWarehouse, RunPins
+from indicators.methodology import Methodology
 from nsi.ingest.completeness import failed_text
+from nsi.month import Month
 from nsi.publication import manifest, revisions
 from nsi.publication.work import work_dir
+from nsi.reference import load_reference
+from reports.briefing import month_briefings
+from reports.render import render_all
 
 
 class PublicationConfig(dg.Config):
     # Why a month already published is published again with different results (becomes revision N+1),
     # or why a month whose exports look incomplete is published as it is.
     reason: str | None = None
+
+
+def corrected_briefings(con, month: str, methodology: Methodology, correction: dict, pool=None) -> dict[str, bytes]:
+    """reports/<code>.pdf → the briefing with the correction's mark (更正版, date, reason on every page).
+
+    The same function makes the published correction and its rebuild by `nsi verify`, so both give the same bytes."""
+    jobs = month_briefings(con, Month.parse(month), load_reference(), methodology, correction=correction)
+    return {f"reports/{code}.pdf": pdf for code, pdf, _ in render_all(jobs, pool=pool)}
 
 
 @dg.asset(
@@ -27,12 +41,15 @@ class PublicationConfig(dg.Config):
         "publish", "编号修订版与 manifest.json，原子切换",
         "The month's outputs (index.csv, index.xlsx, the briefings) published as one numbered revision, "
         "switched at once: data/work/<month>/ → published/<month>/rev-<N>/, linked from out/<month>. "
-        "manifest.json records inputs with sha256 and row counts, versions, outputs with sha256 and the run; "
-        "each publication is a row of `publications`. Results identical to the current revision publish "
-        "nothing new; different results need a reason (config `reason`, `nsi run --reason`). Each month's "
-        "materialization: its revision, whether it is new, and the reason."),
+        "manifest.json records inputs with sha256 and row counts, versions, outputs with sha256, the index "
+        "values and the run; each publication is a row of `publications`. Results identical to the current "
+        "revision publish nothing new; different results need a reason (config `reason`, `nsi run --reason`) "
+        "and become a correction: its briefings are marked 更正版 on every page with the date and the reason, "
+        "and its manifest points back to the revision it replaces. Each month's materialization: its revision, "
+        "whether it is new, and the reason."),
 )
-def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: NsiWarehouse):
+def publication(context: dg.AssetExecutionContext, config: PublicationConfig, warehouse: NsiWarehouse,
+                renderer: BriefingRenderer, pins: RunPins):
     for key in context.partition_keys:
         folder = work_dir(warehouse.root, key)
         with warehouse.connect() as con:
@@ -42,9 +59,14 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
                     f"{key} is not published: its exports may be incomplete ({failed_text(incomplete)}). "
                     f"Its results are in {folder}. Put the complete exports in raw/ and run the month again, or "
                     f"publish it as it is with --reason \"…\" (e.g. the source system confirmed the figures)"))
-            manifest.write(manifest.build(con, key, folder, context.run.run_id), folder)
+            names = {i.code: i.name_zh for i in pins.methodology(key).indicators}
+            manifest.write(manifest.build(con, key, folder, context.run.run_id, indicator_names=names), folder)
+
+        def mark(correction: dict, key=key) -> dict[str, bytes]:
+            with warehouse.connect() as con:
+                return corrected_briefings(con, key, pins.methodology(key), correction, renderer.pool)
         try:
-            outcome = revisions.publish(warehouse.root, key, config.reason)
+            outcome = revisions.publish(warehouse.root, key, config.reason, mark=mark)
         except revisions.PublicationRefused as exc:
             raise dg.Failure(description=f"{key}: {exc}") from exc
         with warehouse.connect() as con:

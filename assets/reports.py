@@ -13,7 +13,7 @@ from assets.partitions import monthly_partitions
 from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import BriefingRenderer, NsiWarehouse, RunPins
 from nsi.month import Month
-from nsi.publication import work
+from nsi.publication import manifest, work
 from nsi.reference import load_reference
 from reports.briefing import month_briefings
 from reports.render import render_all
@@ -40,10 +40,16 @@ def district_reports(context: dg.AssetExecutionContext, warehouse: NsiWarehouse,
         with warehouse.connect() as con:
             jobs = month_briefings(con, Month.parse(key), reference, pins.methodology(key))
         written, refused_all = {}, []
+        produced = []
         for code, pdf, refused in render_all(jobs, pool=renderer.pool):
             work.write_output(warehouse.root, key, f"reports/{code}.pdf", pdf)
             written[code] = hashlib.sha256(pdf).hexdigest()
             refused_all += refused
+            produced.append(f"reports/{code}.pdf")
+        with warehouse.connect() as con:  # the month's manifest lists its briefings beside its index files
+            manifest.record_computed(con, key, work.work_dir(warehouse.root, key), context.run.run_id, produced,
+                                     keep_earlier=True,
+                                     indicator_names={i.code: i.name_zh for i in pins.methodology(key).indicators})
         context.log.info(f"{key}: {len(jobs)} briefings")
         add_month_metadata(context, key, {"pdfs": len(written), "sha256": dg.MetadataValue.json(written)})
         checks.add(key, NO_FETCH, not refused_all,

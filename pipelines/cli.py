@@ -237,24 +237,65 @@ def compose(
     console.print(f"wrote {out} ({result.height} units)", highlight=False)
 
 
-@app.command()
-def verify(month: str = typer.Argument(..., help="Published month to verify, YYYY-MM."),
-           revision: int = typer.Option(None, "--revision", help="A published revision (default: the current one).")) -> None:
-    """Rebuild a published month from the archived inputs in a scratch directory and compare.
+VERIFY_TEXT = {
+    "arguments": "give a month, or a range with --from and --to, not both",
+    "revision_of_one": "--revision names a revision of one month: give the month alone",
+    "verifying": "verifying {first}: rebuilding from the archive (this runs the pipeline again)",
+    "verifying_range": "verifying {first} to {last}: rebuilding from the archive in one pass (this runs the pipeline again)",
+    "checkout": "Byte identity needs the stack the month was published with: check out {commit} "
+                "(`git checkout` it, then `bash scripts/setup.sh`) and verify again.",
+    "summary": "{month}: {identical} of {files} {kind} files rebuilt byte for byte; index values {index}; "
+               "{altered} {kind} files altered afterwards; verdict: {verdict}",
+    "range_summary": "{first} to {last}: {identical} of {months} months identical; verdict: {verdict}",
+}
 
-    Runs the same Dagster job in this process (a throwaway instance; nothing is published or
-    delivered), with the inputs, methodology versions and population scales recorded in
-    out/<YYYY-MM>/manifest.json (for the month and the twelve before it) pinned. Exit 0 only if every
-    published file is byte-identical and the index values match; otherwise lists the differences.
-    Names any difference between the code, packages or reference data the month was published with
+
+@app.command()
+def verify(month: str = typer.Argument(None, help="Computed or published month to verify, YYYY-MM."),
+           from_month: str = typer.Option(None, "--from", help="First month of a range to verify, YYYY-MM."),
+           to_month: str = typer.Option(None, "--to", help="Last month of the range, YYYY-MM (default: the --from month)."),
+           revision: int = typer.Option(None, "--revision", help="A published revision of the month (default: the current one).")) -> None:
+    """Rebuild computed or published months from the archived inputs in a scratch directory and compare.
+
+    Every computed month has a manifest: out/<YYYY-MM>/manifest.json once published, else
+    work/<YYYY-MM>/manifest.json. Runs the same Dagster job in this process (a throwaway instance;
+    nothing is published or delivered), with the inputs, methodology versions, population scales and
+    vocabularies recorded there (for the month and the twelve before it) pinned. Exit 0 only if every
+    output file is byte-identical and the index values match; otherwise lists the differences.
+    Names any difference between the code, packages or reference data the month was computed with
     and those of this checkout (STACK lines).
+
+    --from/--to verifies a range in one pass (each month ingested and indexed once, in order) and prints
+    one line per month: the month, its verdict and what differs; exit 1 if any month is not identical.
     """
-    from pipelines.verify import VerifyError
+    from pipelines.verify import VerifyError, verify_months
     from pipelines.verify import verify as run_verify
 
-    first, _ = months_or_fail("verify", month, None)
+    if (month is None) == (from_month is None) or (to_month and not from_month):
+        fail("verify", VERIFY_TEXT["arguments"])
+    if from_month is not None:
+        first, last = months_or_fail("verify", from_month, to_month, "--from")
+        if revision is not None and first != last:
+            fail("verify", VERIFY_TEXT["revision_of_one"])
+    else:
+        first, last = months_or_fail("verify", month, None)
     settings = settings_or_fail("verify")
-    console.print(f"verifying {first.key}: rebuilding from the archive (this runs the pipeline again)", highlight=False)
+    if from_month is not None:
+        console.print(VERIFY_TEXT["verifying_range"].format(first=first.key, last=last.key), highlight=False)
+        reports = verify_months(settings, first.key, last.key, revision=revision)
+        for report in reports:
+            console.print(report.line(), style=None if report.ok else "red", highlight=False, markup=False,
+                          soft_wrap=True)
+        stack = dict.fromkeys(line for report in reports for line in report.stack_differences)
+        for line in stack:
+            console.print(f"STACK     {line}", style="yellow", highlight=False, markup=False, soft_wrap=True)
+        good = sum(1 for report in reports if report.ok)
+        console.print(VERIFY_TEXT["range_summary"].format(first=first.key, last=last.key, identical=good,
+                                                          months=len(reports),
+                                                          verdict="identical" if good == len(reports) else "NOT identical"),
+                      highlight=False, soft_wrap=True)
+        raise typer.Exit(0 if good == len(reports) else 1)
+    console.print(VERIFY_TEXT["verifying"].format(first=first.key), highlight=False)
     try:
         report = run_verify(settings, first.key, revision=revision)
     except VerifyError as exc:
@@ -264,22 +305,24 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     for path in report.missing:
         console.print(f"MISSING   {path}", style="red", highlight=False, soft_wrap=True)
     for path in report.altered:
-        console.print(f"ALTERED   {path}: the published file no longer matches its manifest", style="red",
+        console.print(f"ALTERED   {path}: the {report.kind} file no longer matches its manifest", style="red",
                       highlight=False, soft_wrap=True)
+    for line in report.chain:
+        console.print(f"CHAIN     {line}", style="red", highlight=False, soft_wrap=True)
     for line in report.index_differences:
         console.print(f"INDEX     {line}", style="red", highlight=False, soft_wrap=True)
     for line in report.stack_differences:
         console.print(f"STACK     {line}", style="yellow", highlight=False, soft_wrap=True)
     if report.stack_differences and not report.ok:
-        commit = report.published_commit.removesuffix("+uncommitted")
-        console.print(f"Byte identity needs the stack the month was published with: check out {commit} "
-                      "(`git checkout` it, then `bash scripts/setup.sh`) and verify again.",
+        console.print(VERIFY_TEXT["checkout"].format(commit=report.published_commit.removesuffix("+uncommitted")),
                       highlight=False, soft_wrap=True)
-    verdict = "identical" if report.ok else "NOT identical"
-    console.print(f"{first.key}: {len(report.identical)} of {len(report.identical) + len(report.different) + len(report.missing)} "
-                  f"published files rebuilt byte for byte; index values {'match' if not report.index_differences else 'differ'}; "
-                  f"{len(report.altered)} published files altered since publication; "
-                  f"verdict: {verdict}", highlight=False, soft_wrap=True)
+    files = len(report.identical) + len(report.different) + len(report.missing)
+    console.print(VERIFY_TEXT["summary"].format(month=first.key, identical=len(report.identical), files=files,
+                                                kind=report.kind,
+                                                index="match" if not report.index_differences else "differ",
+                                                altered=len(report.altered),
+                                                verdict="identical" if report.ok else "NOT identical"),
+                  highlight=False, soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -157,16 +157,32 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
         "movers": sorted(({"name": r["name"], "change": r["change_mom"]} for r in districts.iter_rows(named=True)
                           if r["change_mom"] is not None), key=lambda m: -abs(m["change"]))[:3],
         "methodology": methodology,
+        "correction": None,  # set by month_briefings for a revision after the first
     }
     return Briefing(code, name, month, methodology, data)
 
 
+def correction_mark(briefing: Briefing, correction: dict) -> None:
+    """A correction (a revision after the first, nsi.publication.revisions) says so on every page: 更正版
+    with its date and reason, and the document's modification date is the correction's."""
+    date = correction["date"]
+    briefing.data["correction"] = {**correction, "date_zh": f"{int(date[:4])}年{int(date[5:7])}月{int(date[8:10])}日",
+                                   "modified": f"{date}T00:00:00+08:00"}
+    if briefing.data["status"] == "正式版":
+        briefing.data["status"] = "更正版"
+
+
 def month_briefings(con: duckdb.DuckDBPyConnection, month: Month, reference: Reference,
-                    methodology: Methodology) -> list[tuple[Briefing, pl.DataFrame, str, str]]:
+                    methodology: Methodology, correction: dict | None = None) -> list[tuple[Briefing, pl.DataFrame, str, str]]:
     """What `render.render_all` takes for the month: each district's briefing and then the city's, with the
-    index rows its PDF carries as an attachment (the district's own, or all for the city) and its provenance."""
+    index rows its PDF carries as an attachment (the district's own, or all for the city) and its provenance.
+    correction: the `correction` of a revision after the first, marked on every page."""
     input_sha, data_version = provenance(con, month.key)
     index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
-    return [(build(con, month, code, reference, methodology),
+    jobs = [(build(con, month, code, reference, methodology),
              index if code == CITY_CODE else index.filter(pl.col("code") == code), input_sha, data_version)
             for code in [*reference.district_codes, CITY_CODE]]
+    if correction:
+        for briefing, *_ in jobs:
+            correction_mark(briefing, correction)
+    return jobs

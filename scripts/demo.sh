@@ -13,3 +13,4 @@ bash scripts/setup.sh
 env -u NSI_SMTP_HOST NSI_RECIPIENTS="${NSI_RECIPIENTS:-config/recipients.example.yaml}" .venv/bin/nsi deliver 2024-03
 echo "briefings: ${NSI_DATA_DIR:-data}/out/2024-03/reports/*.pdf (320100.pdf is the city overview)"
 echo "messages:  ${NSI_DATA_DIR:-data}/out/2024-03/outbox/<code>/*.eml"
+echo "audit:     .venv/bin/nsi verify --from 2023-03 --to 2024-03   (every month rebuilt from the archive and compared)"

@@ -178,6 +178,23 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
              (root / "out" / MONTH / "index.csv").read_text(encoding="utf-8-sig").splitlines()[1:]}
     text = mailboxes.inbox(recipients.office("320102").addresses[0])[0].get_body(("plain",)).get_content()
     assert f"平安指数为 {index['320102'][3]}" in text and f"排第 {index['320102'][8]} 位" in text and "第1版" in text
+    # … the change of its composite in words, as the published index.csv prints it, and its early warnings.
+    header = (root / "out" / MONTH / "index.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    for office in recipients.offices:
+        if office.code == "320118":
+            continue
+        text = mailboxes.inbox(office.addresses[0])[0].get_body(("plain",)).get_content()
+        row = dict(zip(header, index[office.code]))
+        for label, column in (("环比（较上月）", "环比变化"), ("同比（较上年同月）", "同比变化")):
+            printed = row[column]
+            words = ("无可比数据" if printed == "" else "持平" if float(printed) == 0
+                     else f"{'上升' if float(printed) > 0 else '下降'}{abs(float(printed)):.1f}分")
+            assert label + words in text, (office.code, label, printed)
+        warned = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True).execute(
+            "SELECT indicator, warning FROM indicator_values WHERE month = ? AND code = ? AND warning IS NOT NULL",
+            [MONTH, office.code]).fetchall()
+        assert ("本月无预警指标。" in text) == (not warned)
+        assert all(f"{indicator} " in text and warning in text for indicator, warning in warned)
 
     # Again, with the server mended: only the office that missed it receives it; nobody gets a second copy.
     mailboxes.refuse.clear()
@@ -251,6 +268,25 @@ def test_a_new_revision_is_sent_again_as_a_correction(published, smtp_server):
     rows = deliveries(root)
     assert [r[6] for r in rows if r[1] == 2][:12] == [1] * 12
     assert (root / "published" / MONTH / "rev-2" / "outbox").is_dir()
+
+
+def test_the_message_of_a_correction_says_why_and_names_the_warnings():
+    from nsi.delivery import message
+    office = parse(yaml.safe_load(EXAMPLE_FILE.read_text(encoding="utf-8")), EXAMPLE_FILE).office("320102")
+    correction = {"revision": 3, "previous_revision": 2, "date": "2024-04-20", "reason": "热线数据重新导出。"}
+    facts = message.MessageFacts("2024-03", 3, "61.2", "4", 11, None, None, correction, change_mom=-1.26,
+                                 change_yoy=0.04, warnings=("B2 调解成功率：明显差于近12个月常态（比中位数低3.1个稳健标准差）",))
+    assert message.subject(facts, office).startswith("【更正】")  # never received revision 2: a correction all the same
+    text = message.body(facts, office, "0" * 64)
+    assert "【更正】本版为更正版（第3版，2024年4月20日更正），替代第2版，请以本版为准。更正原因：热线数据重新导出。" in text
+    assert "环比（较上月）下降1.3分，同比（较上年同月）持平。" in text
+    assert "本月预警1项：" in text and "B2 调解成功率：明显差于近12个月常态" in text
+    delivered = message.MessageFacts("2024-03", 3, "61.2", "4", 11, 1, None, correction)
+    assert "替代此前发送的第1版" in message.body(delivered, office, "0" * 64)
+    first = message.MessageFacts("2024-03", 1, "61.2", "4", 11, None, None, change_mom=None, change_yoy=2.0)
+    text = message.body(first, office, "0" * 64)
+    assert "更正" not in text + message.subject(first, office)
+    assert "环比（较上月）无可比数据，同比（较上年同月）上升2.0分。" in text and "本月无预警指标。" in text
 
 
 def test_a_server_that_refuses_connections(published):

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+from datetime import date
 
 from conftest import NSI, REPO, run_nsi
 
@@ -18,6 +19,12 @@ def snapshot(root, month="2024-02"):
     folder = root / "out" / month
     return os.readlink(folder), {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                                  for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def page_texts(pdf):
+    """The text of each page of a PDF (pdftotext)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [page for page in text.split("\f") if page.strip()]
 
 
 def corrected_copy(ingested_q1, tmp_path):
@@ -50,10 +57,38 @@ def test_republication_makes_a_new_revision_and_keeps_the_old(ingested_q1, tmp_p
     old = work / "published/2024-02/rev-1"
     assert {p.relative_to(old).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(old.rglob("*")) if p.is_file()} == before[1]
+    # The correction says so: every page of every briefing of revision 2, with the date and the reason; the
+    # manifest points back to revision 1's, whose briefings say nothing of it.
+    correction = manifest["correction"]
+    assert correction == {"revision": 2, "previous_revision": 1, "reason": "hotline re-exported without test rows",
+                          "date": correction["date"]}
+    day = date.fromisoformat(correction["date"])
+    assert manifest["previous_manifest_sha256"] == hashlib.sha256((old / "manifest.json").read_bytes()).hexdigest()
+    briefings = [o for o in manifest["outputs"] if o["path"].startswith("reports/")]
+    assert len(briefings) == 12
+    for output in briefings:
+        pages = page_texts(work / "out/2024-02" / output["path"])
+        assert len(pages) >= 2
+        for page in pages:
+            assert "更正版" in page and f"{day.year}年{day.month}月{day.day}日更正" in page, output["path"]
+            assert "hotline re-exported without test rows" in page.replace("\n", " "), output["path"]
+        assert "正式版" not in pages[0]
+        assert output["sha256"] == hashlib.sha256((work / "out/2024-02" / output["path"]).read_bytes()).hexdigest()
+        assert output["unmarked_sha256"] == hashlib.sha256((work / "work/2024-02" / output["path"]).read_bytes()).hexdigest()
+        first = "".join(page_texts(old / output["path"]))
+        assert "更正" not in first and "hotline re-exported" not in first and "正式版" in first
     # The same results again: nothing new is published.
     again = run_nsi(["run", "2024-02"], work, env_extra=KEY)
     assert "run succeeded" in again.stderr and snapshot(work)[0] == "../published/2024-02/rev-2"
     assert not (work / "published/2024-02/rev-3").exists()
+    # An auditor's rebuild of the correction gives its bytes, marks included.
+    from nsi import settings
+    from pipelines import verify
+    report = verify.verify(settings.load({"NSI_DATA_DIR": str(work), **KEY}), "2024-02")
+    assert report.ok and len(report.identical) == 14 and not report.chain, report
+    (old / "manifest.json").write_bytes((old / "manifest.json").read_bytes() + b"\n")
+    assert verify.broken_links(work, "2024-02", manifest) == [
+        "manifest.json of revision 1 no longer has the sha256 revision 2 recorded for it"]
 
 
 def test_sigkill_at_each_stage_leaves_the_published_month_as_it_was(ingested_q1, tmp_path):

@@ -88,6 +88,19 @@ def _index_rows(folder: Path) -> dict[str, tuple[str, str]]:
     return {row[code]: (row[composite] or "", row[rank] or "") for row in table.iter_rows(named=True)}
 
 
+def _standing(manifest: dict, code: str) -> dict:
+    """What the message says of the office's month beyond composite and rank, from the revision's manifest
+    (the numbers the attached briefing was made from): the changes of its composite and its early warnings.
+    The city's message also counts the districts' warnings."""
+    row = next((r for r in manifest.get("index", []) if r["code"] == code), {})
+    warnings = manifest.get("early_warnings", [])
+    own = tuple(f"{' '.join(filter(None, [w['indicator'], w.get('name_zh')]))}：{w['warning']}"
+                for w in warnings if w["code"] == code)
+    others = sum(1 for w in warnings if w["code"] != CITY_CODE) if code == CITY_CODE else 0
+    return {"change_mom": row.get("change_mom"), "change_yoy": row.get("change_yoy"), "warnings": own,
+            "other_warnings": others}
+
+
 def _history(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, list[tuple]]:
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'deliveries'").fetchone()[0]
     if not exists:
@@ -118,8 +131,11 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
         earlier = [r for r, _, _ in served if r < revision]
         this = [at for r, _, at in served if r == revision]
         composite, rank = index.get(office.code, ("", ""))
+        correction = manifest.get("correction")
         facts = messages.MessageFacts(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
-                                     max(earlier) if earlier else None, manifest.get("reason") if earlier else None)
+                                     max(earlier) if earlier else None,
+                                     manifest.get("reason") if earlier or correction else None,
+                                     correction, **_standing(manifest, office.code))
         if this and not resend:
             when = this[-1].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             planned.append(Planned(office, attachment, recorded[relative], facts, False,

@@ -13,7 +13,7 @@ from nsi.delivery.recipients import Office
 
 @dataclass(frozen=True)
 class MessageFacts:
-    """What the message says about the attached facts."""
+    """What the message says about the attached briefing."""
 
     month: str  # YYYY-MM
     revision: int
@@ -22,6 +22,13 @@ class MessageFacts:
     districts: int
     corrects: int | None  # the revision this one replaces for the office, if any was delivered
     reason: str | None  # why the month was published again
+    # The revision's `correction` in its manifest (revision, previous_revision, date, reason): a revision
+    # after the first is a correction whether or not the office received the one it replaces.
+    correction: dict | None = None
+    change_mom: float | None = None  # the office's composite, change on last month (manifest index values)
+    change_yoy: float | None = None  # and on the same month last year
+    warnings: tuple[str, ...] = ()  # its early warnings, "<code> <indicator>：<text>" as the briefing prints them
+    other_warnings: int = 0  # the city's message: how many early warnings the districts' briefings carry
 
 
 def month_zh(month: str) -> str:
@@ -32,8 +39,25 @@ def attachment_name(facts: MessageFacts, office: Office) -> str:
     return f"南京平安指数简报_{month_zh(facts.month)}_{office.area}_第{facts.revision}版.pdf"
 
 
+def is_correction(facts: MessageFacts) -> bool:
+    return bool(facts.correction or facts.corrects)
+
+
+def date_zh(date: str) -> str:
+    return f"{int(date[:4])}年{int(date[5:7])}月{int(date[8:10])}日"
+
+
+def change_words(change: float | None) -> str:
+    """A change of the composite in words, to the one decimal the briefing prints."""
+    if change is None:
+        return "无可比数据"
+    if abs(change) < 0.05:
+        return "持平"
+    return f"{'上升' if change > 0 else '下降'}{abs(change):.1f}分"
+
+
 def subject(facts: MessageFacts, office: Office) -> str:
-    prefix = "【更正】" if facts.corrects else ""
+    prefix = "【更正】" if is_correction(facts) else ""
     return f"{prefix}南京平安指数{month_zh(facts.month)}简报（{office.area}，第{facts.revision}版）"
 
 
@@ -44,14 +68,32 @@ def body(facts: MessageFacts, office: Office, sha256: str) -> str:
                     f"在全市{facts.districts}个区中排第 {facts.rank} 位。")
     else:
         standing = f"本月全市平安指数为 {facts.composite}，各区指数与排名见附件。"
-    lines = [f"{office.name}：", "",
-             f"现发送{month}南京平安指数{office.area}简报（第{facts.revision}版），见附件。", standing]
-    if facts.corrects:
-        reason = f"更正原因：{facts.reason}。" if facts.reason else ""
-        lines += ["", f"本版为更正版，替代此前发送的第{facts.corrects}版，请以本版为准。{reason}"]
+    area = office.area if facts.rank else "全市"
+    change = f"{area}平安指数环比（较上月）{change_words(facts.change_mom)}，同比（较上年同月）{change_words(facts.change_yoy)}。"
+    if facts.warnings:
+        warned = [f"{area}本月预警{len(facts.warnings)}项：", *(f"　{w}" for w in facts.warnings)]
+    else:
+        warned = [f"{area}本月无预警指标。"]
+    if facts.other_warnings:
+        warned.append(f"各区简报另有预警{facts.other_warnings}项，详见各区简报。")
+    lines = [f"{office.name}：", ""]
+    if is_correction(facts):
+        lines += [correction_sentence(facts), ""]
+    lines += [f"现发送{month}南京平安指数{office.area}简报（第{facts.revision}版），见附件。", standing, change, *warned]
     lines += ["", f"附件：{attachment_name(facts, office)}", f"SHA-256：{sha256}", "",
               "本邮件由南京平安指数系统发送，附件与发布版本逐字节一致。如有疑问，请联系市委政法委。"]
     return "\n".join(lines) + "\n"
+
+
+def correction_sentence(facts: MessageFacts) -> str:
+    """Why a correction is sent: which revision it replaces, when and why, first in the message."""
+    correction = facts.correction or {}
+    replaced = facts.corrects or correction.get("previous_revision")
+    when = f"，{date_zh(correction['date'])}更正" if correction.get("date") else ""
+    sent = "此前发送的" if facts.corrects else ""
+    reason = (correction.get("reason") or facts.reason or "").rstrip("。.")
+    why = f"更正原因：{reason}。" if reason else ""
+    return f"【更正】本版为更正版（第{facts.revision}版{when}），替代{sent}第{replaced}版，请以本版为准。{why}"
 
 
 def build(facts: MessageFacts, office: Office, sender: tuple[str, str], pdf: bytes, sha256: str,
