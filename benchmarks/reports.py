@@ -1,6 +1,7 @@
 """Time to render a month's 12 briefings: per briefing, all 12 in one process, and a pool of 2.
 
-Usage: python benchmarks/reports.py DATA_DIR YYYY-MM   (a warehouse where `nsi run` has computed the month)
+Usage: python -m benchmarks.reports DATA_DIR YYYY-MM   (from the repo root, on a warehouse where `nsi run` has
+computed the month; run as a file, the script would shadow the `reports` package with its own name)
 
 The pool figures are measured the way the report asset works: the pool is made first, its
 workers start (imports, fonts) while this process runs the briefings' DuckDB queries, then the 12

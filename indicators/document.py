@@ -20,6 +20,15 @@ def _records(where: str) -> str:
     return "all records" if where.upper() == "TRUE" else f"records where {_sql(where)}"
 
 
+def _concern(source: str, concern) -> str:
+    said = []
+    if concern.counted_by is not None:
+        said.append(f"the records {concern.counted_by} counts")
+    if concern.categories is not None:
+        said.append(f"{', '.join(concern.categories)}")
+    return f"{source} by `{concern.column}`: {' among '.join(reversed(said)) if said else 'all records'}"
+
+
 def render_version(m: Methodology) -> list[str]:
     mc, ew = m.monte_carlo, m.early_warning
     low, high = m.geometric_range
@@ -48,6 +57,8 @@ def render_version(m: Methodology) -> list[str]:
         f"{ew.spread_floor:g}·|median|; at least {ew.min_history} months with a value), e.g. "
         f"「{example.code} {example.name_zh}：{warning_text(True, ew.threshold + 0.3, ew.trailing_months)}」.",
         f"- Goalposts: {m.goalpost_basis}",
+        "- 突出问题 (top problems) of a briefing: the five most frequent values of a column among the safety-relevant "
+        "records of a source, on its record set: " + "; ".join(_concern(source, c) for source, c in m.concerns.items()) + ".",
         "", "| sub-index | weight | indicator | weight in sub-index | effective weight | direction | goalposts | unit | definition |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

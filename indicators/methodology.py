@@ -174,6 +174,46 @@ class UnknownValues(BaseModel):
     max_share: float = Field(ge=0, le=1)  # of the rows read
 
 
+class Concern(BaseModel):
+    """突出问题: which records of a source a briefing counts as safety problems, listed by one column.
+
+    `counted_by` takes the records a rate indicator of the catalogue counts (its formula stays in the
+    catalogue, stated once); `categories` keeps only these values of the column, each a value of the
+    source's vocabulary. Either, both (both must hold) or neither (every record) may be given.
+    """
+    model_config = ConfigDict(extra="forbid")
+    column: str
+    counted_by: str | None = None
+    categories: list[str] | None = Field(default=None, min_length=1)
+
+    def check(self, source: str) -> None:
+        from nsi import vocabulary  # the vocabulary of the source names its columns and their values
+
+        words = vocabulary.load(source)
+        if not words.has(self.column):
+            raise ValueError(f"{source}: {self.column} is not a column of {words.name}")
+        if self.counted_by is not None:
+            entry = next((e for e in catalogue().indicators if e.code == self.counted_by), None)
+            if entry is None or entry.source != source or entry.denominator != "per_residents":
+                raise ValueError(f"{source}: counted_by {self.counted_by} is not a per_residents indicator of {source} "
+                                 f"in {CATALOGUE_FILE.name}")
+        if self.categories is not None:
+            known = words.canonical_values(self.column)
+            if unknown := [c for c in self.categories if c not in known]:
+                raise ValueError(f"{source}: {', '.join(unknown)} not among the values of {self.column} in {words.name}")
+
+    @property
+    def condition(self) -> str:
+        """SQL over the source's record set (catalogue `records`): the records counted."""
+        parts = []
+        if self.counted_by is not None:
+            parts.append(f"({catalogue().entry(self.counted_by).count})")
+        if self.categories is not None:
+            quoted = ", ".join("'" + c.replace("'", "''") + "'" for c in self.categories)
+            parts.append(f'"{self.column}" IN ({quoted})')
+        return " AND ".join(parts) or "TRUE"
+
+
 class Methodology(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: str
@@ -190,7 +230,15 @@ class Methodology(BaseModel):
     unknown_values: UnknownValues
     goalpost_basis: str
     sub_indices: list[SubIndex]
+    concerns: dict[Source, Concern]
     notes: list[str] = []
+
+    @field_validator("concerns")
+    @classmethod
+    def concerns_name_known_records(cls, value):
+        for source, concern in value.items():
+            concern.check(source)
+        return value
 
     @field_validator("geometric_range")
     @classmethod

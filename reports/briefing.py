@@ -7,6 +7,7 @@ value and rank. Counts of categories and streets are aggregates; no free text fr
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import duckdb
@@ -20,6 +21,13 @@ from nsi.reference import CITY_CODE, Reference
 from reports import charts
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
+STREET_SOURCES = ("hotline", "disputes")  # the streets table counts these sources' safety-relevant records
+# Chart sizes in CSS px, fitted to the A4 text width (680 px) and to page 1: the district's trend spans
+# the width, the city's shares it with the radar; the ranking and the map share a row.
+TREND_SIZE = {False: (680, 150), True: (375, 290)}  # by whether the briefing is the city's
+RADAR_SIZE = {False: 240, True: 290}
+RANKING_SIZE = (335, 256)
+TILE_SIZE = (38, 4)  # tile and gap: a 330 × 256 px map
 RATE_BASIS = {10_000: "每万", 100_000: "每十万"}[PER]  # how the briefing says the rates' denominator
 
 
@@ -69,10 +77,102 @@ def driver_sentence(name: str, change: float | None, contributions: list[dict], 
     return text + "。" + "；".join(parts) + "。"
 
 
+def _records_query(con, month: Month, records_sql: str, select: str, params: dict) -> pl.DataFrame:
+    """`select` over a source's record set of the catalogue (`records` in its FROM), for the month."""
+    sql = f"WITH records AS (\n{records_sql}\n)\n{select}"
+    bound = {"month": month.key, "previous": month.previous().key, "month_end": month.end.isoformat(), **params}
+    used = set(re.findall(r"\$(\w+)", sql))  # DuckDB refuses parameters a statement does not use
+    return con.execute(sql, {k: v for k, v in bound.items() if k in used}).pl()
+
+
+def top_concerns(con, month: Month, code: str, methodology: Methodology, source: str, limit: int = 5) -> list[dict]:
+    """The categories with the most safety-relevant records (methodology `concerns`) of the district or city."""
+    concern = methodology.concerns[source]
+    where = "" if code == CITY_CODE else "AND district_code = $code"
+    frame = _records_query(con, month, catalogue().records[source], f"""
+        SELECT "{concern.column}" AS label, count(*) AS n FROM records
+        WHERE ({concern.condition}) AND "{concern.column}" IS NOT NULL {where}
+        GROUP BY 1 ORDER BY n DESC, label LIMIT {int(limit)}""", {"code": code})
+    return frame.to_dicts()
+
+
+def top_streets(con, month: Month, code: str, methodology: Methodology, limit: int = 5) -> pl.DataFrame:
+    """Streets with the most safety-related hotline requests and disputes (the same records as the concerns)."""
+    where = "" if code == CITY_CODE else "AND district_code = $code"
+    parts = []
+    for source in STREET_SOURCES:
+        select = (f"SELECT street_code, count(*) AS n FROM records WHERE ({methodology.concerns[source].condition}) "
+                  f"AND street_code IS NOT NULL {where} GROUP BY 1")
+        parts.append(_records_query(con, month, catalogue().records[source], select, {"code": code})
+                     .with_columns(source=pl.lit(source)))
+    counts = pl.concat(parts).pivot(on="source", index="street_code", values="n").fill_null(0)
+    for source in STREET_SOURCES:
+        if source not in counts.columns:
+            counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(source))
+    return (counts.with_columns(n=sum(pl.col(s) for s in STREET_SOURCES))
+            .sort(["n", "street_code"], descending=[True, False]).head(limit))
+
+
+def data_quality(con, key: str, code: str) -> tuple[list[dict], dict[str, int]]:
+    """Rows read, loaded, rejected and dropped per source: the district's own (rows placed in it while read),
+    or the city's totals; and, per source, the rows that could not be placed in any district."""
+    if code == CITY_CODE:
+        sql = ("SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped AS dropped "
+               "FROM ingest_log WHERE month = ? ORDER BY source")
+        params = [key]
+    else:
+        # A source without rows of the district this month still has its line, with zeros.
+        sql = ("SELECT l.source, coalesce(d.rows_read, 0) AS rows_read, coalesce(d.rows_loaded, 0) AS rows_loaded, "
+               "coalesce(d.rows_rejected, 0) AS rows_rejected, "
+               "coalesce(d.duplicates_dropped + d.reexports_dropped, 0) AS dropped "
+               "FROM ingest_log l LEFT JOIN ingest_districts d ON d.source = l.source AND d.month = l.month "
+               "AND d.district_code = ? WHERE l.month = ? ORDER BY l.source")
+        params = [code, key]
+    rows = [{**r, "source": SOURCE_NAMES[r["source"]]} for r in con.execute(sql, params).pl().iter_rows(named=True)]
+    unplaced = dict(con.execute("SELECT source, sum(rows_read) FROM ingest_districts WHERE month = ? "
+                                "AND district_code IS NULL GROUP BY 1 ORDER BY 1", [key]).fetchall())
+    return rows, {SOURCE_NAMES[s]: int(n) for s, n in unplaced.items() if n}
+
+
+def concern_note(methodology: Methodology) -> str:
+    """Which records the 突出问题 count, in the words of the methodology's `concerns`."""
+    parts = []
+    for source, concern in methodology.concerns.items():
+        said = []
+        if concern.counted_by is not None:
+            said.append(f"指标{concern.counted_by}（{methodology.indicator(concern.counted_by).name_zh}）所计的记录")
+        if concern.categories is not None:
+            said.append(f"以下类别：{'、'.join(concern.categories)}")
+        parts.append(f"{SOURCE_NAMES[source]}为{'中'.join(said) if said else '全部记录'}")
+    return "突出问题只计方法规定的涉安全记录：" + "；".join(parts) + "。"
+
+
+def clipped(value: float | None, indicator) -> str | None:
+    """'floor' when the value is at or beyond the worse goalpost (score 0), 'ceiling' at or beyond the
+    better one (score 100): the score then no longer follows the value."""
+    if value is None:
+        return None
+    low, high = indicator.goalposts
+    worse, better = (value <= low, value >= high) if indicator.direction == 1 else (value >= high, value <= low)
+    return "floor" if worse else "ceiling" if better else None
+
+
+def comparison_month(con, month: Month) -> Month | None:
+    """What the city's sub-indices are set against: the same month a year before (the same season), or,
+    while the index is younger than a year, last month; None when neither was computed."""
+    for candidate in (month.year_before(), month.previous()):
+        if con.execute("SELECT count(*) FROM safety_index WHERE month = ? AND code = ?",
+                       [candidate.key, CITY_CODE]).fetchone()[0]:
+            return candidate
+    return None
+
+
+def month_label(month: Month) -> str:
+    return f"{month.year}年{month.month}月"
+
+
 def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Reference, methodology: Methodology) -> Briefing:
     key = month.key
-    # The briefing's safety-related requests are those the indicator C1 counts.
-    safety_hotline = f"({catalogue().entry('C1').count})"
     window = [m.key for m in months_between(month.year_before(), month)]
     index = _df(con, "SELECT * FROM safety_index WHERE month = ?", [key])
     trend = _df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})", window)
@@ -96,28 +196,12 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     for i in methodology.indicators:
         r = indicators.filter(pl.col("indicator") == i.code).row(0, named=True)
         rows.append({**r, "name_zh": i.name_zh, "unit": i.unit, "direction": i.direction,
-                     "sub": methodology.sub_index_of(i.code).name_zh})
-    where = "" if code == CITY_CODE else "AND district_code = ?"
-    params = [key] if code == CITY_CODE else [key, code]
-    top_hotline = _df(con, f"SELECT category_l3 AS label, count(*) AS n FROM valid_hotline WHERE month = ? {where} "
-                           f"AND {safety_hotline} GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
-    top_police = _df(con, f"SELECT subcategory AS label, count(*) AS n FROM valid_police WHERE month = ? {where} "
-                          "AND is_valid = '是' AND subcategory IS NOT NULL GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
-    top_disputes = _df(con, f"SELECT dispute_type AS label, count(*) AS n FROM valid_disputes WHERE month = ? {where} "
-                            "GROUP BY 1 ORDER BY n DESC, label LIMIT 5", params)
-    streets = _df(con, f"""
-        SELECT street_code, sum(n) AS n, sum(h) AS hotline, sum(d) AS disputes FROM (
-            SELECT street_code, count(*) AS n, count(*) AS h, 0 AS d FROM valid_hotline
-            WHERE month = ? {where} AND {safety_hotline} AND street_code IS NOT NULL GROUP BY 1
-            UNION ALL
-            SELECT street_code, count(*), 0, count(*) FROM valid_disputes
-            WHERE month = ? {where} AND street_code IS NOT NULL GROUP BY 1)
-        GROUP BY 1 ORDER BY n DESC, street_code LIMIT 5""", params + params)
-    street_rows = [{"name": reference.streets[s].name, "district": reference.name(reference.streets[s].district_code),
-                    "n": n, "hotline": h, "disputes": d} for s, n, h, d in streets.iter_rows()]
-    quality = _df(con, "SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped AS dropped "
-                       "FROM ingest_log WHERE month = ? ORDER BY source", [key])
-    present = set(quality["source"].to_list())
+                     "sub": methodology.sub_index_of(i.code).name_zh, "clipped": clipped(r["value"], i)})
+    streets = top_streets(con, month, code, methodology)
+    street_rows = [{"name": reference.streets[r["street_code"]].name, "n": r["n"], "hotline": r["hotline"],
+                    "disputes": r["disputes"]} for r in streets.iter_rows(named=True)]
+    quality, unplaced = data_quality(con, key, code)
+    present = set(con.execute("SELECT source FROM ingest_log WHERE month = ?", [key]).pl()["source"].to_list())
     missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in present]
     survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
     warnings = [r for r in rows if r["warning"]]
@@ -126,10 +210,20 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     year = f"{'、'.join(map(str, years))}年，即" if years else ""
     population_note = f"常住人口（{year}不晚于当月的最新年份）；率类指标为{RATE_BASIS}常住人口每月件数"
     complete = not missing_sources and own["composite"] is not None
+    radar_caption = "本区与全市"
+    if code != CITY_CODE:  # a district against the city, in the same month
+        compared = ([city[s.code] for s in subs], "南京市")
+    elif (earlier := comparison_month(con, month)) is not None:  # the city against itself earlier
+        before = _df(con, "SELECT * FROM safety_index WHERE month = ? AND code = ?", [earlier.key, CITY_CODE]).row(0, named=True)
+        compared = ([before[s.code] for s in subs], month_label(earlier))
+        radar_caption = "本月与上年同月" if earlier == month.year_before() else "本月与上月；上年同月未计算"
+    else:
+        compared = (None, None)
+        radar_caption = "上年同月与上月均未计算，仅本月"
 
     data = {
         "title": "南京市平安指数月度简报" if code != CITY_CODE else "南京市平安指数月度综述",
-        "name": name, "code": code, "month_label": f"{month.year}年{month.month}月", "month": key,
+        "name": name, "code": code, "month_label": month_label(month), "month": key,
         "status": "正式版" if complete else "数据不完整（试算）",
         "composite": own["composite"], "rank": own["rank"], "rank_p05": own["rank_p05"], "rank_p95": own["rank_p95"],
         "change_mom": _fmt_change(own["change_mom"]), "change_yoy": _fmt_change(own["change_yoy"]),
@@ -138,15 +232,21 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
                  for s in subs],
         "indicators": rows,
         "drivers": driver_sentence(name, own["change_mom"], rows, indicator_names),
-        "top_hotline": top_hotline.to_dicts(), "top_police": top_police.to_dicts(), "top_disputes": top_disputes.to_dicts(),
+        "top_police": top_concerns(con, month, code, methodology, "police"),
+        "top_hotline": top_concerns(con, month, code, methodology, "hotline"),
+        "top_disputes": top_concerns(con, month, code, methodology, "disputes"),
         "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
-        "quality": [{**r, "source": SOURCE_NAMES[r["source"]]} for r in quality.iter_rows(named=True)],
+        "quality": quality, "unplaced": unplaced, "concern_note": concern_note(methodology),
+        "clipped": sorted({r["clipped"] for r in rows if r["clipped"]}),
         "population_note": population_note,
         "missing_note": missing_text(missing_indicators, methodology) if missing_indicators else None,
-        "trend_svg": charts.trend(window, series(code), series(CITY_CODE), name),
-        "ranking_svg": charts.ranking(ranking_rows, name if code != CITY_CODE else None),
-        "radar_svg": charts.radar([s.name_zh for s in subs], [own[s.code] for s in subs], [city[s.code] for s in subs], name),
-        "map_svg": charts.tile_map(map_values, names, code if code != CITY_CODE else None),
+        "trend_svg": charts.trend(window, series(code), series(CITY_CODE), name, *TREND_SIZE[code == CITY_CODE]),
+        "ranking_svg": charts.ranking(ranking_rows, name if code != CITY_CODE else None, *RANKING_SIZE),
+        "radar_svg": charts.radar([s.name_zh for s in subs], [own[s.code] for s in subs],
+                                  name if code != CITY_CODE else month_label(month), *compared,
+                                  size=RADAR_SIZE[code == CITY_CODE]),
+        "map_svg": charts.tile_map(map_values, names, code if code != CITY_CODE else None, *TILE_SIZE),
+        "radar_caption": radar_caption,
         "districts": [
             {"name": r["name"], "code": r["code"], "composite": r["composite"], "rank": r["rank"],
              "rank_p05": r["rank_p05"], "rank_p95": r["rank_p95"], "change_mom": _fmt_change(r["change_mom"]),

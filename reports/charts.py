@@ -89,9 +89,13 @@ def ranking(rows: list[tuple[str, float]], highlight: str | None, width: int = 4
     return _svg(width, height, body, "各区平安指数排名")
 
 
-def radar(labels: list[str], district: list[float | None], city: list[float | None], district_name: str,
-          size: int = 240) -> Markup:
-    """Sub-indices on 0–100 axes, the district filled dark, the city dashed."""
+def radar(labels: list[str], solid: list[float | None], solid_label: str, dashed: list[float | None] | None,
+          dashed_label: str | None, size: int = 240) -> Markup:
+    """Sub-indices on 0–100 axes: `solid` filled dark, `dashed` (what it is compared with) as a dashed outline.
+
+    The legend names both, so it says what is compared: a district with the city, or the city with an
+    earlier month of its own.
+    """
     cx = cy = size / 2
     radius = size / 2 - 50  # room for the axis labels
     n = len(labels)
@@ -113,10 +117,13 @@ def radar(labels: list[str], district: list[float | None], city: list[float | No
         body.append(f'<polygon points="{pts}" fill="{fill}" fill-opacity="{opacity}" stroke="{stroke}" '
                     f'stroke-width="1.4" {dash}/>')
 
-    shape(city, "none", 0, MUTED, 'stroke-dasharray="4 3"')
-    shape(district, HIGHLIGHT, 0.22, HIGHLIGHT, "")
-    body.append(f'<text x="4" y="{size - 4}" font-size="7.5" fill="{MUTED}" {FONT}>实线：{escape(district_name)}　虚线：南京市</text>')
-    return _svg(size, size, body, f"{district_name}分项指数与全市对比")
+    if dashed is not None:
+        shape(dashed, "none", 0, MUTED, 'stroke-dasharray="4 3"')
+    shape(solid, HIGHLIGHT, 0.22, HIGHLIGHT, "")
+    legend = f"实线：{escape(solid_label)}" + (f"　虚线：{escape(dashed_label)}" if dashed is not None else "")
+    body.append(f'<text x="4" y="{size - 4}" font-size="7.5" fill="{MUTED}" {FONT}>{legend}</text>')
+    title = f"{solid_label}分项指数" + (f"与{dashed_label}对比" if dashed is not None else "")
+    return _svg(size, size, body, title)
 
 
 # Schematic tile positions (column, row): north of the river at the top, 高淳 at the bottom.

@@ -41,10 +41,23 @@ def render_html(briefing: Briefing, input_sha256: str, data_version: str) -> str
         data_version=data_version, methodology_version=briefing.methodology.version)
 
 
+# Decimals of the attached index rows: far finer than the briefing's one decimal, far coarser than the
+# floating-point residue of sums that cancel (a re-weighting term of 8.9e-15 is written 0.0).
+ATTACHMENT_DECIMALS = 6
+
+
+def attachment_csv(index_rows: pl.DataFrame) -> str:
+    """The index rows as CSV, floats rounded and written without exponent."""
+    rounded = {name: pl.col(name).round(ATTACHMENT_DECIMALS) for name, kind in index_rows.schema.items() if kind.is_float()}
+    # Rounding a tiny negative residue leaves -0.0, which would be written "-0.0".
+    unsigned = [pl.when(value == 0).then(0.0).otherwise(value).alias(name) for name, value in rounded.items()]
+    return index_rows.with_columns(unsigned).write_csv(float_scientific=False)
+
+
 def prepare(briefing: Briefing, index_rows: pl.DataFrame, input_sha256: str, data_version: str) -> PdfJob:
     """Everything the PDF needs, as plain text: made here so the workers need nothing but WeasyPrint."""
     return PdfJob(code=briefing.code, html=render_html(briefing, input_sha256, data_version),
-                  attachment_csv=index_rows.write_csv(),
+                  attachment_csv=attachment_csv(index_rows),
                   attachment_name=f"{briefing.code}-{briefing.month.key}-index.csv",
                   created=snapshot_time(briefing), identifier=f"NSI-{briefing.month.key}-{briefing.code}")
 

@@ -153,13 +153,16 @@ def test_export_text_is_data_never_markup(ingested_q1, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     refused = {line.split()[0]: int(line.split()[2]) for line in result.stdout.splitlines()}
     assert set(refused.values()) == {0}, "the renderer tried to fetch something"
-    text = subprocess.run(["pdftotext", str(tmp_path / "320102.pdf"), "-"], capture_output=True, text=True).stdout
-    # A long value wraps inside its fixed-width cell, and pdftotext puts the count of the next cell
-    # between its lines: read the text without the lines that are only a number.
-    flat = re.sub(r"\s+", "", "".join(line for line in text.splitlines() if not line.strip().isdigit()))
+    # A long value wraps inside its fixed-width cell: read the hotline column of the 突出问题 table, line by line.
+    lines = text_of(tmp_path / "320102.pdf").splitlines()
+    start = next(i for i, line in enumerate(lines) if "涉安全热线诉求" in line and "110涉安全警情细类" in line)
+    left = lines[start].index("涉安全热线诉求") - 2
+    right = lines[start].index("件数", left) - 1
+    end = next(i for i in range(start, len(lines)) if lines[i].strip().startswith("突出问题只计"))
+    flat = re.sub(r"\s+", "", "".join(line[left:right] for line in lines[start + 1:end]))
+    # Each is there as written: escaped, not fetched, and "{{ 7*7 }}" not evaluated.
     for hostile in HOSTILE:
         assert re.sub(r"\s+", "", hostile) in flat, hostile
-    assert "49" not in re.sub(r"\s+", "", text.split("涉安全热线诉求")[1].split("矛盾纠纷类型")[0])
 
 
 def test_fetcher_refuses_everything_outside_reports(tmp_path):
@@ -221,3 +224,234 @@ def test_manifest_lists_inputs_outputs_and_versions(ingested_q1):
         assert hashlib.sha256((root / "out/2024-03" / path).read_bytes()).hexdigest() == sha
     assert len(manifest["code"]["lock_file_sha256"]) == 64 and manifest["code"]["reference_data_version"] == load_reference().version
     assert re.fullmatch(r"[0-9a-f-]{36}", manifest["dagster_run_id"])
+
+
+# --- What a district office reads: its own figures, safety problems only, full pages ---------------
+
+SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
+MM = 72 / 25.4
+
+
+def layout_rows(text, label):
+    """The numbers on the line of a table that starts with `label`."""
+    line = next(line for line in text.splitlines() if line.strip().startswith(label))
+    return [int(n) for n in re.findall(r"(?<![\d.])\d+(?![\d.])", line.strip()[len(label):])]
+
+
+def test_rows_per_district_add_up_to_the_month(ingested_q1):
+    """ingest_districts: every row read is in one district or among the unplaced, and loaded rows are the warehouse's."""
+    root, _ = ingested_q1
+    mismatch = query(root, """
+        SELECT l.source, l.month FROM ingest_log l JOIN (
+            SELECT source, month, sum(rows_read) AS r, sum(rows_loaded) AS lo, sum(rows_rejected) AS re,
+                   sum(duplicates_dropped) AS du, sum(reexports_dropped) AS rx FROM ingest_districts GROUP BY ALL
+        ) d USING (source, month)
+        WHERE (d.r, d.lo, d.re, d.du, d.rx) IS DISTINCT FROM
+              (l.rows_read, l.rows_loaded, l.rows_rejected, l.duplicates_dropped, l.reexports_dropped)""")
+    assert mismatch.height == 0, mismatch
+    assert query(root, "SELECT DISTINCT source, month FROM ingest_districts").height == 12
+    for source in SOURCE_NAMES:
+        loaded = query(root, f"""
+            SELECT count(*) FROM (SELECT district_code, month, count(*) AS n FROM valid_{source} GROUP BY ALL) v
+            FULL JOIN (SELECT * FROM ingest_districts WHERE source = '{source}' AND rows_loaded > 0) d
+            USING (district_code, month) WHERE v.n IS DISTINCT FROM d.rows_loaded""").item()
+        assert loaded == 0, source
+    # The planted rows without a district are rejected and counted as unplaced, not in any district.
+    unplaced = query(root, "SELECT sum(rows_read), sum(rows_rejected) FROM ingest_districts WHERE district_code IS NULL "
+                           "AND month = '2024-03'").row(0)
+    assert unplaced[0] > 0 and unplaced[0] == unplaced[1]
+
+
+@pytest.mark.parametrize("code", ["320102", "320115", "320100"])
+def test_data_quality_table_is_the_briefings_own(ingested_q1, code):
+    root, _ = ingested_q1
+    text = text_of(root / f"out/2024-03/reports/{code}.pdf")
+    if code == "320100":
+        expected = query(root, "SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped "
+                               "FROM ingest_log WHERE month = '2024-03'")
+        assert "数据源（全市）" in text
+    else:
+        expected = query(root, "SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped "
+                               "FROM ingest_districts WHERE month = '2024-03' AND district_code = ?", [code])
+        city = query(root, "SELECT source, rows_read FROM ingest_log WHERE month = '2024-03'")
+        assert "数据源（本区）" in text and "数据源（全市）" not in text
+        assert not set(city.rows()) & {(s, r) for s, r, *_ in expected.rows()}, "a district shows city totals"
+    assert expected.height == 4
+    section = text[text.index("数据源（"):]
+    for source, *numbers in expected.rows():
+        assert layout_rows(section, SOURCE_NAMES[source]) == numbers, source
+    # The unplaced rows are named with their count, in every briefing.
+    unplaced = query(root, "SELECT source, sum(rows_read) FROM ingest_districts WHERE month = '2024-03' "
+                           "AND district_code IS NULL GROUP BY 1 ORDER BY 1")
+    flat = re.sub(r"\s+", "", text)
+    assert unplaced.height and all(f"{SOURCE_NAMES[s]}{n}行" in flat for s, n in unplaced.rows())
+
+
+def concerns_table(text):
+    """(110, hotline, disputes) columns of the 突出问题 table: (label, count) pairs by rank."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "110涉安全警情细类" in line)
+    columns, ends = ([], [], []), []
+    for line in lines[start:]:
+        if line.strip().startswith("突出问题只计"):
+            break
+        if "110涉安全警情细类" in line:  # the header, repeated on the next page when the table breaks
+            # A list shorter than five leaves empty cells: each entry is placed by where its label starts,
+            # against the ends of the header's 件数 cells.
+            ends = [line.index("件数", line.index(h)) + 2 for h in ("110涉安全警情细类", "涉安全热线诉求")]
+            continue
+        cells = line.split()
+        if not cells or not cells[0].isdigit():
+            continue
+        at = 0
+        for label, n in zip(cells[1::2], cells[2::2]):
+            at = line.index(label, at)
+            columns[sum(at > end for end in ends)].append((label, int(n)))
+            at += len(label)
+    return columns
+
+
+@pytest.mark.parametrize("code", ["320100", "320106"])
+def test_concerns_count_only_safety_relevant_records(ingested_q1, code):
+    from indicators.methodology import catalogue, for_month
+    root, _ = ingested_q1
+    methodology = for_month("2024-03")
+    police, hotline, disputes = concerns_table(text_of(root / f"out/2024-03/reports/{code}.pdf"))
+    where = "" if code == "320100" else f"AND district_code = '{code}'"
+    safe = methodology.concerns["police"].categories
+    expected_police = query(root, f"""
+        SELECT subcategory, count(*) AS n FROM valid_police WHERE month = '2024-03' AND is_valid = '是' {where}
+        AND list_contains(?, subcategory) GROUP BY 1 ORDER BY n DESC, subcategory LIMIT 5""", [safe]).rows()
+    assert police == expected_police and len(police) == 5
+    noise = {"其他求助", "咨询", "其他", "财产损失事故", "经济纠纷", "开锁求助", "走失寻人"}
+    assert not noise & {label for label, _ in police}
+    everything = query(root, f"SELECT subcategory FROM valid_police WHERE month = '2024-03' AND is_valid = '是' {where} "
+                             "GROUP BY 1 ORDER BY count(*) DESC LIMIT 5")["subcategory"].to_list()
+    assert set(everything) & noise, "the sample no longer has the noise this test is about"
+    expected_hotline = query(root, f"""
+        SELECT category_l3, count(*) AS n FROM valid_hotline WHERE month = '2024-03' {where}
+        AND ({catalogue().entry("C1").count}) GROUP BY 1 ORDER BY n DESC, category_l3 LIMIT 5""").rows()
+    assert hotline == expected_hotline and hotline
+    expected_disputes = query(root, f"SELECT dispute_type, count(*) AS n FROM valid_disputes WHERE month = '2024-03' {where} "
+                                    "GROUP BY 1 ORDER BY n DESC, dispute_type LIMIT 5").rows()
+    assert disputes == expected_disputes
+
+
+def edited_methodology(tmp_path, change):
+    import yaml
+    data = yaml.safe_load((REPO / "indicators/methodology/v1.yaml").read_text(encoding="utf-8"))
+    change(data["concerns"])
+    path = tmp_path / "v1.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["police"]["categories"].append("求助类"), "concerns: Value error, police: 求助类 not among the values of subcategory in police/v1"),
+    (lambda c: c["hotline"].update(counted_by="A1"), "concerns: Value error, hotline: counted_by A1 is not a per_residents indicator of hotline"),
+    (lambda c: c["disputes"].update(counted_by="B2"), "disputes: counted_by B2 is not a per_residents indicator of disputes"),
+    (lambda c: c["police"].update(column="细类"), "police: 细类 is not a column of police/v1"),
+    (lambda c: c.pop("hotline") and c.update(rumours={"column": "x"}), "concerns.rumours"),
+])
+def test_concerns_are_validated_on_load(tmp_path, change, message):
+    from indicators.methodology import MethodologyError, load_file
+    with pytest.raises(MethodologyError) as error:
+        load_file(edited_methodology(tmp_path, change))
+    assert message in str(error.value)
+
+
+def test_city_radar_says_what_it_compares(ingested_q1):
+    root, _ = ingested_q1
+    flat = lambda path: re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                                          check=True).stdout)
+    # No month a year before in this warehouse: the city is set against last month, and says so.
+    march = flat(root / "out/2024-03/reports/320100.pdf")
+    assert "实线：2024年3月" in march and "虚线：2024年2月" in march and "图2全市分项指数（本月与上月；上年同月未计算）" in march
+    january = flat(root / "out/2024-01/reports/320100.pdf")
+    assert "实线：2024年1月" in january and "虚线" not in january
+    district = flat(root / "out/2024-03/reports/320102.pdf")
+    assert "实线：玄武区" in district and "虚线：南京市" in district
+    assert "实线：南京市" not in march + january
+
+
+def test_city_radar_prefers_the_same_month_last_year(ingested_q1, tmp_path):
+    """With 2023-03 computed, the city's March is set against it (a copy of the warehouse with a 2023-03 row)."""
+    from reports.briefing import comparison_month
+
+    from nsi.month import Month
+    root, _ = ingested_q1
+    database = tmp_path / "nsi.duckdb"
+    shutil.copyfile(root / "warehouse/nsi.duckdb", database)
+    con = duckdb.connect(str(database))
+    assert comparison_month(con, Month.parse("2024-03")) == Month.parse("2024-02")
+    con.execute("INSERT INTO safety_index SELECT * REPLACE ('2023-03' AS month) FROM safety_index "
+                "WHERE month = '2024-01' AND code = '320100'")
+    assert comparison_month(con, Month.parse("2024-03")) == Month.parse("2023-03")
+    assert comparison_month(con, Month.parse("2024-01")) is None
+    con.close()
+
+
+def test_clipped_scores_are_marked_and_explained(ingested_q1):
+    root, _ = ingested_q1
+    from indicators.methodology import for_month
+    names = {i.code: i.name_zh for i in for_month("2024-03").indicators}
+    seen = set()
+    for code in ("320102", "320113", "320100"):
+        text = text_of(root / f"out/2024-03/reports/{code}.pdf")
+        scores = query(root, "SELECT indicator, score FROM indicator_values WHERE month = '2024-03' AND code = ? "
+                             "AND score IS NOT NULL", [code]).rows()
+        for indicator, score in scores:
+            line = next(line for line in text.splitlines() if line.strip().startswith(f"{indicator} {names[indicator]}"))
+            mark = "▼" if score == 0 else "▲" if score == 100 else ""
+            assert re.search(rf"\s{score:.1f}{mark}(\s|$)", line), (code, line)
+            if mark:
+                seen.add(mark)
+        flat = re.sub(r"\s+", "", text)
+        marks = {m for m in "▼▲" if any(m in line for line in text.splitlines() if re.match(r"\s*[A-D]\d ", line))}
+        assert ("得分标▼：" in flat) == ("▼" in marks) and ("得分标▲：" in flat) == ("▲" in marks)
+    assert seen == {"▼", "▲"}, "no clipped score in these briefings: the test checks nothing"
+
+
+def page_gaps(pdf):
+    """Per page, the empty height (mm) between the lowest text of the body and the body's bottom edge."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    gaps = []
+    for page in re.findall(r"<page (.*?)</page>", xml, re.S):
+        height = float(re.search(r'height="([\d.]+)"', page).group(1))
+        top, bottom = 16 * MM, height - 16 * MM  # the page margins of briefing.css hold header and footer
+        body = [float(y) for y in re.findall(r'yMax="([\d.]+)"', page) if top < float(y) <= bottom + 1]
+        gaps.append((bottom - max(body)) / MM)
+    return gaps
+
+
+def test_no_page_but_the_last_has_a_large_empty_area(ingested_q1):
+    root, _ = ingested_q1
+    for month in ("2024-01", "2024-02", "2024-03"):
+        for code in CODES:
+            gaps = page_gaps(root / f"out/{month}/reports/{code}.pdf")
+            assert len(gaps) >= 3
+            # 30 mm is a ninth of the body: less than a heading with the first rows of a table.
+            assert max(gaps[:-1]) < 30, (month, code, [round(g) for g in gaps])
+
+
+def test_attached_index_rows_carry_no_float_noise(ingested_q1, tmp_path):
+    root, _ = ingested_q1
+    for code in ("320100", "320104"):
+        target = tmp_path / f"{code}.csv"
+        subprocess.run(["pdfdetach", "-save", "1", "-o", str(target), str(root / f"out/2024-03/reports/{code}.pdf")],
+                       check=True, capture_output=True)
+        raw = target.read_text(encoding="utf-8")
+        floats = re.findall(r"(?<![\w.])-?\d+\.\d+(?:[eE][-+]?\d+)?(?![\w.])", raw)
+        assert floats and not re.search(r"\d[eE][-+]?\d", raw) and "-0.0," not in raw + ","
+        assert all(len(f.split(".")[1]) <= 6 for f in floats)
+        stored = query(root, "SELECT * FROM safety_index WHERE month = '2024-03' AND (? = '320100' OR code = ?) ORDER BY code",
+                       [code, code])
+        attached = pl.read_csv(target, schema=stored.schema)
+        assert attached["code"].to_list() == stored["code"].to_list()
+        for column, kind in stored.schema.items():
+            if kind.is_float():
+                diff = (attached[column] - stored[column]).abs().max()
+                assert diff is None or diff <= 5e-7, column
+        # The residue of cancelling sums is written as the zero it is.
+        noisy = stored.filter((pl.col("reweighting_mom").abs() > 0) & (pl.col("reweighting_mom").abs() < 1e-9))
+        assert noisy.height, "the sample no longer has float residue: this test checks nothing"

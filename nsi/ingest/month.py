@@ -145,6 +145,8 @@ def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folder
         warehouse.MonthWrite(f"valid_{source}", storage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
         warehouse.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
         warehouse.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
+        warehouse.MonthWrite("ingest_districts", validated.by_district.with_columns(
+            source=pl.lit(source), month=pl.lit(month.key)), {"source": source, "month": month.key}),
     ])
     return LoadedMonth(validated.counts(), covered, median, vocabulary.name, days, cut[0] if cut.len() else None,
                        last_year[0] if last_year else None)

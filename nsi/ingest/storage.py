@@ -42,6 +42,14 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     reexports_dropped BIGINT, blank_rows BIGINT, districts_covered INTEGER, run_id VARCHAR
 )"""
 
+# ingest_log's counts per district the rows were placed in (district_code NULL: rows that could not be
+# placed); they add up to the month's line in ingest_log. A district's briefing shows its own.
+INGEST_DISTRICTS_DDL = """
+CREATE TABLE IF NOT EXISTS ingest_districts (
+    source VARCHAR, month VARCHAR, district_code VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
+    duplicates_dropped BIGINT, reexports_dropped BIGINT
+)"""
+
 
 # Whether each source's month looks whole (nsi.ingest.completeness); the publication reads it.
 COMPLETENESS_DDL = """
@@ -106,6 +114,7 @@ def valid_layout(vocabulary: Vocabulary) -> list[tuple[str, str]]:
 def ensure_tables(con: duckdb.DuckDBPyConnection, directory: Path | None = None) -> None:
     con.execute(REJECTS_DDL)
     con.execute(INGEST_LOG_DDL)
+    con.execute(INGEST_DISTRICTS_DDL)
     con.execute(EXTRACT_LOG_DDL)
     con.execute(UNKNOWN_VALUES_DDL)
     con.execute(COMPLETENESS_DDL)

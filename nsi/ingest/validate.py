@@ -9,7 +9,9 @@ Rules, in order:
    source's vocabulary, ranges, cross-field rules, month inside the partition, known district). A row
    failing any check goes to rejects, with one line per failed check: file row, column, rule and the
    value. A category value the vocabulary does not know is `unknown_value`, with the value as read.
-Then rows_read = rows_loaded + rows_rejected + duplicates_dropped (re-exports included).
+Then rows_read = rows_loaded + rows_rejected + duplicates_dropped (re-exports included), for the
+file and for each district (`by_district`: the district the row was placed in while it was read, or
+none when it could not be placed).
 """
 
 from __future__ import annotations
@@ -161,6 +163,9 @@ CHECK_COLUMN = {
     "complete_without_answer": "q_safety",
 }
 FILE_COLUMN = "(file)"  # the column of a reject that is about the row's bytes, not one of its cells
+# The counts of a month per district of the rows (district_code null: the row could not be placed).
+DISTRICT_COUNTS = ("rows_read", "rows_loaded", "rows_rejected", "duplicates_dropped", "reexports_dropped")
+DISTRICT_COUNT_COLUMNS = {"district_code": pl.Utf8, **{c: pl.Int64 for c in DISTRICT_COUNTS}}
 REJECT_COLUMNS = {"source": pl.Utf8, "month": pl.Utf8, "file_name": pl.Utf8, "file_sha256": pl.Utf8,
                   "row": pl.Int64, "column": pl.Utf8, "rule": pl.Utf8, "value": pl.Utf8}
 
@@ -174,6 +179,7 @@ class Validated:
     duplicates_dropped: int
     reexports_dropped: int
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
+    by_district: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DISTRICT_COUNT_COLUMNS))
 
     @property
     def rows_loaded(self) -> int:
@@ -280,6 +286,7 @@ def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sh
     check_file_month(frame, time_column, month, extracted.file_name)
     previous = month.previous().key
     frame = frame.with_columns(record_month=pl.col(time_column).dt.strftime("%Y-%m"))
+    read = frame
     is_reexport = pl.col("record_month") == previous
     reexports = frame.filter(is_reexport.fill_null(False)).height
     frame = frame.filter(~is_reexport.fill_null(False))
@@ -314,8 +321,24 @@ def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sh
     rejected_rows = set(rejects["row"].to_list())
     loaded = frame.filter(~pl.col("_row").is_in(list(rejected_rows)))
     by_rule = dict(rejects.group_by("rule").agg(pl.col("row").n_unique()).sort("rule").iter_rows())
+    by_district = _district_counts(read, is_reexport, frame["_row"], rejects["row"])
     return Validated(loaded, rejects.sort("row", "column"), extracted.rows_read, len(rejected_rows),
-                     duplicates, reexports, by_rule)
+                     duplicates, reexports, by_rule, by_district)
+
+
+def _district_counts(read: pl.DataFrame, is_reexport: pl.Expr, kept: pl.Series, rejected: pl.Series) -> pl.DataFrame:
+    """What became of the rows read, per district: loaded, rejected, dropped as duplicate or as re-export."""
+    fate = (pl.when(is_reexport.fill_null(False)).then(pl.lit("reexports_dropped"))
+            .when(~pl.col("_row").is_in(kept.implode())).then(pl.lit("duplicates_dropped"))
+            .when(pl.col("_row").is_in(rejected.implode())).then(pl.lit("rows_rejected"))
+            .otherwise(pl.lit("rows_loaded")))
+    counts = read.select("district_code", fate.alias("fate")).group_by("district_code", "fate").len()
+    rows = []
+    for (district,), group in counts.group_by(["district_code"]):
+        by_fate = dict(group.select("fate", "len").iter_rows())
+        row = {"district_code": district, **{c: int(by_fate.get(c, 0)) for c in DISTRICT_COUNTS[1:]}}
+        rows.append({**row, "rows_read": sum(row[c] for c in DISTRICT_COUNTS[1:])})
+    return pl.DataFrame(rows, schema=DISTRICT_COUNT_COLUMNS).sort("district_code", nulls_last=True)
 
 
 def _failures(schema: pa.DataFrameSchema, month_check: pa.Check, frame: pl.DataFrame) -> pl.DataFrame:
