@@ -16,7 +16,6 @@ Updating the catalogue after changing a message: `bash scripts/messages.sh` (doc
 from __future__ import annotations
 
 import gettext as _gettext
-import os
 from pathlib import Path
 
 DOMAIN = "nsi"
@@ -36,16 +35,12 @@ def catalogue(language: str) -> _gettext.NullTranslations:
 
 
 def use(language: str) -> None:
-    """Speak `language` from now on, in this process and in the libraries that use gettext's default
-    text domain (click and typer: usage errors, `--help` headings), whose words are in the same catalogue."""
+    """Speak `language` from now on in this process. typer, whose `--help` headings and a few words are
+    in the same catalogue, is pointed at it by pipelines.cli_messages."""
     global _active
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; choose from {', '.join(LANGUAGES)}")
     _active = (language, catalogue(language))
-    _gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
-    _gettext.textdomain(DOMAIN)
-    # gettext's default domain picks its language from LANGUAGE first; it is passed on to child processes too.
-    os.environ["LANGUAGE"] = language
 
 
 def language() -> str:

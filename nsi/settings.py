@@ -8,6 +8,7 @@ Dagster's own `DAGSTER_HOME` is Dagster's; everything else the code needs arrive
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -76,7 +77,7 @@ def language(env: Mapping[str, str] | None = None) -> str:
     Never raises: the language is needed to say what is wrong with the settings (a wrong NSI_LANG
     included, which `load()` reports)."""
     env = os.environ if env is None else env
-    chosen = (env.get(variable("lang")) or "").strip().lower()
+    chosen = (env.get(variable("lang")) or "").strip()
     if chosen in LANGUAGES:
         return chosen
     for name in LOCALE_VARIABLES:
@@ -101,7 +102,8 @@ def _problem(item: dict) -> str:
     if kind == "bool_parsing":
         return _("{variable}: use 1 or 0").format(variable=shown)
     if kind == "literal_error":
-        return _("{variable}: use one of {choices}").format(variable=shown, choices=item["ctx"]["expected"])
+        choices = ", ".join(re.findall(r"'([^']*)'", item["ctx"]["expected"]))  # pydantic writes "'zh' or 'en'"
+        return _("{variable}: use one of {choices}").format(variable=shown, choices=choices)
     return f"{shown}: {item['msg']}"
 
 

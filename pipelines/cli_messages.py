@@ -3,9 +3,11 @@
 Help texts stay plain English in pipelines/cli.py (docstrings and `help=` of options), where they are
 read as documentation; `extract` finds them for Babel, and `translate` swaps in the catalogue's
 wording before the command line is parsed. typer looks up a few words of its own (`--help` headings,
-"required", "default") with gettext in the default text domain, which `nsi.messages.use` points at
-this catalogue: TYPER_WORDS names them so that they are extracted and translated. The words of the
-click copy inside typer are fixed English; the two of them in every `--help` are replaced here.
+"required", "default") with gettext's default text domain; `translate` has it look them up in this
+catalogue instead (not through the LANGUAGE variable, which would reach every library and child
+process: Pango picks glyph forms by it). TYPER_WORDS names them so that they are extracted and
+translated. The words of the click copy inside typer are fixed English; the two of them in every
+`--help` are replaced here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import ast
 import inspect
 
+import typer.core as typer_core
 from typer._click.core import Command
 from typer._click.formatting import HelpFormatter
 
@@ -36,6 +39,7 @@ def _help(text: str) -> str:
 
 def translate(command: Command) -> Command:
     """The command tree with every help text in the language in use (in place)."""
+    typer_core._ = _  # typer's own words, from the same catalogue (typer.core imports gettext's `_` by name)
     if command.help:
         command.help = _help(command.help)
         first = command.help.partition("\n\n")[0]

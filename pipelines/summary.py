@@ -32,7 +32,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
                 [months[0], months[-1]]).fetchall()
             rules = con.execute(
                 "SELECT rule, count(DISTINCT (source, month, \"row\")) FROM rejects WHERE month BETWEEN ? AND ? "
-                "GROUP BY rule ORDER BY 2 DESC", [months[0], months[-1]]).fetchall()
+                "GROUP BY rule ORDER BY 2 DESC, rule", [months[0], months[-1]]).fetchall()
             unknown = con.execute(
                 "SELECT month, source, \"column\", header, value, \"rows\", action, vocabulary FROM unknown_values "
                 "WHERE month BETWEEN ? AND ? ORDER BY month, source, \"rows\" DESC, value",
