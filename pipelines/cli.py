@@ -185,7 +185,7 @@ def deliver(
     from nsi.delivery.recipients import load as load_recipients
     from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
 
-    first, _ = months_or_fail("deliver", month, None)
+    first = months_or_fail("deliver", month, None)[0]
     settings = settings_or_fail("deliver")
     try:
         path = recipients_path(settings.recipients)
@@ -267,7 +267,7 @@ def verify(month: str = typer.Argument(..., help="Published month to verify, YYY
     from pipelines.verify import VerifyError
     from pipelines.verify import verify as run_verify
 
-    first, _ = months_or_fail("verify", month, None)
+    first = months_or_fail("verify", month, None)[0]
     settings = settings_or_fail("verify")
     console.print(f"verifying {first.key}: rebuilding from the archive (this runs the pipeline again)", highlight=False)
     try:

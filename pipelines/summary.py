@@ -172,10 +172,10 @@ def print_delivery_rows(console: Console, rows: list[tuple]) -> None:
     table = Table(title=_("deliveries of this run"), title_justify="left")
     for header in DELIVERY_COLUMNS:
         table.add_column(_(header), overflow="fold")
-    for month, revision, code, office, addresses, status, attempts, _ in rows:
+    for month, revision, code, office, addresses, status, attempts, _error in rows:
         table.add_row(month, str(revision), code, office, addresses, status, str(attempts))
     console.print(table)
-    for month, _, code, office, _, status, _, error in rows:
+    for month, _revision, code, office, _addresses, status, _attempts, error in rows:
         if status == "failed":
             console.print(_("NOT DELIVERED {month} {office} ({code}): {error}").format(
                 month=month, office=office, code=code, error=error), style="red", highlight=False, markup=False,

@@ -255,3 +255,23 @@ def test_a_run_in_chinese_says_the_summary_in_chinese_and_stores_and_publishes_t
     different = [f for f in files if f != "manifest.json" and (out / f).read_bytes() != (english_out / f).read_bytes()]
     assert different == []
     assert _manifest(root, "2024-01") == _manifest(english_root, "2024-01")
+
+
+def test_no_module_that_translates_rebinds_its_underscore():
+    """`first, _ = …` in a function that also says `_("…")` makes `_` a local name there, and the message a crash."""
+    import ast
+
+    offenders = []
+    for package in ("nsi", "pipelines", "assets", "indicators", "reports"):
+        for path in sorted((REPO / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            imports_it = any(isinstance(n, ast.ImportFrom) and n.module == "nsi.messages" and
+                             any(a.name == "_" and a.asname is None for a in n.names) for n in ast.walk(tree))
+            if not imports_it:
+                continue
+            for function in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+                bound = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == "_"
+                         and isinstance(n.ctx, ast.Store)]
+                if bound:
+                    offenders.append(f"{path.relative_to(REPO).as_posix()}:{bound[0].lineno} ({function.name})")
+    assert offenders == []

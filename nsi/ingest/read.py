@@ -265,7 +265,7 @@ def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | No
                 continue
             for column, rank in index[key]:
                 ranked.setdefault(column.name, []).append((rank, position))
-        positions = {name: [p for _, p in sorted(found)] for name, found in ranked.items()}
+        positions = {name: [p for rank, p in sorted(found)] for name, found in ranked.items()}
         missing = [c.name for c in vocabulary.columns if c.required and c.name not in positions]
         missing += [" / ".join(group) for group in vocabulary.required_one_of if not set(group) & set(positions)]
         return HeaderMatch(i + 1, cells, positions, unrecognised, missing)
