@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from nsi.messages import _
+
 
 class MonthError(ValueError):
     pass
@@ -43,12 +45,12 @@ class Month:
         """'YYYY-MM' → Month, with a plain message for anything else."""
         parts = text.strip().split("-")
         if len(parts) != 2 or len(parts[0]) != 4 or len(parts[1]) != 2 or not (parts[0] + parts[1]).isdigit():
-            raise MonthError(f"'{text}' is not a month; write it as YYYY-MM, e.g. 2024-03")
+            raise MonthError(_("'{text}' is not a month; write it as YYYY-MM, e.g. 2024-03").format(text=text))
         year, month = int(parts[0]), int(parts[1])
         if not 1 <= month <= 12:
-            raise MonthError(f"'{text}': month {month} does not exist (01–12)")
+            raise MonthError(_("'{text}': month {month} does not exist (01–12)").format(text=text, month=month))
         if not 2000 <= year <= 2100:
-            raise MonthError(f"'{text}': year {year} is outside 2000–2100")
+            raise MonthError(_("'{text}': year {year} is outside 2000–2100").format(text=text, year=year))
         return Month(year, month)
 
 

@@ -7,13 +7,19 @@ Dagster's own `DAGSTER_HOME` is Dagster's; everything else the code needs arrive
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nsi.messages import DEFAULT, LANGUAGES, N_, _
+
 PREFIX = "NSI_"
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set decides
 
 
 class SettingsError(ValueError):
@@ -28,6 +34,7 @@ class Settings(BaseSettings):
     vocabulary_dir: Path | None = Field(None, description="the source vocabularies (default data/vocabularies of the code); see docs/ingest.md")
     recipients: str | None = Field(None, description="the recipients file (default config/recipients.yaml); `off`: deliver nothing")
     lock_wait_seconds: float = Field(1800.0, ge=0, description="how long a run waits for another run holding the warehouse")
+    lang: Literal["zh", "en"] | None = Field(None, description="language of messages, zh or en (`nsi --lang` overrides it); unset: English if the locale (LC_ALL, LC_MESSAGES, LANG) is English, else Chinese")
     smtp_host: str | None = Field(None, description="mail server; unset: messages go to the outbox only")
     smtp_port: int = Field(587, ge=1, le=65535, description="mail server port")
     smtp_starttls: bool = Field(True, description="STARTTLS before login (1 or 0)")
@@ -64,6 +71,21 @@ class _GivenSettings(Settings):
         return (init_settings,)
 
 
+def language(env: Mapping[str, str] | None = None) -> str:
+    """The language of messages: NSI_LANG when it names one, else English when the locale says so, else Chinese.
+
+    Never raises: the language is needed to say what is wrong with the settings (a wrong NSI_LANG
+    included, which `load()` reports)."""
+    env = os.environ if env is None else env
+    chosen = (env.get(variable("lang")) or "").strip()
+    if chosen in LANGUAGES:
+        return chosen
+    for name in LOCALE_VARIABLES:
+        if value := (env.get(name) or "").strip():
+            return "en" if value.lower().startswith("en") else DEFAULT
+    return DEFAULT
+
+
 def variable(field: str) -> str:
     return PREFIX + field.upper()
 
@@ -73,15 +95,24 @@ def _problem(item: dict) -> str:
     shown = f"{name}={item['input']!r}" if item.get("input") is not None and item["type"] != "missing" else name
     kind = item["type"]
     if kind in ("int_parsing", "float_parsing", "int_from_float", "finite_number"):
-        return f"{shown} is not a number"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return _("{variable} is not a number").format(variable=shown)
+    if kind in OUT_OF_RANGE:
         bound = next(iter((item.get("ctx") or {}).values()), "")
-        word = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
-                "less_than": "less than"}[kind]
-        return f"{shown} is out of range ({word} {bound:g})"
+        return _(OUT_OF_RANGE[kind]).format(variable=shown, bound=f"{bound:g}")
     if kind == "bool_parsing":
-        return f"{shown}: use 1 or 0"
+        return _("{variable}: use 1 or 0").format(variable=shown)
+    if kind == "literal_error":
+        choices = ", ".join(re.findall(r"'([^']*)'", item["ctx"]["expected"]))  # pydantic writes "'zh' or 'en'"
+        return _("{variable}: use one of {choices}").format(variable=shown, choices=choices)
     return f"{shown}: {item['msg']}"
+
+
+OUT_OF_RANGE = {
+    "greater_than_equal": N_("{variable} is out of range (at least {bound})"),
+    "greater_than": N_("{variable} is out of range (more than {bound})"),
+    "less_than_equal": N_("{variable} is out of range (at most {bound})"),
+    "less_than": N_("{variable} is out of range (less than {bound})"),
+}
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:

@@ -9,9 +9,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from nsi import messages
 from nsi import settings as nsi_settings
 from nsi.exports import SOURCES
+from nsi.messages import N_, _
 from nsi.month import Month, MonthError, months_between
+from pipelines.cli_messages import translate as translate_help
 
 app = typer.Typer(
     name="nsi",
@@ -26,11 +29,17 @@ console = Console(stderr=True)
 
 
 @app.callback()
-def _root() -> None:
+def _root(lang: str = typer.Option(None, "--lang", metavar="zh|en",
+                                   help="Language of the messages: zh or en. Default: $NSI_LANG, else English "
+                                        "for an English locale (LC_ALL, LC_MESSAGES, LANG), else Chinese.")) -> None:
     """Nanjing Safety Index (南京平安指数): sample data, monthly runs, audit.
 
     Data lives under $NSI_DATA_DIR (default ./data).
     """
+    if lang is not None and lang not in messages.LANGUAGES:
+        fail("--lang", _("--lang {lang}: choose zh or en").format(lang=lang))
+    if lang:
+        messages.use(lang)
 
 
 def settings_or_fail(command: str) -> nsi_settings.Settings:
@@ -43,18 +52,19 @@ def settings_or_fail(command: str) -> nsi_settings.Settings:
 
 def fail(command: str, message: str, code: int = 2) -> None:
     """One plain line on stderr and a non-zero exit."""
-    console.print(f"nsi {command}: error: {message}", style="red", highlight=False, markup=False, soft_wrap=True)
+    console.print(_("nsi {command}: error: {message}").format(command=command, message=message), style="red", highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def months_or_fail(command: str, first: str, last: str | None, first_label: str = "month"):
+def months_or_fail(command: str, first: str, last: str | None,
+                   reversed_range: str = N_("--to {last} is before the month {first}")):
     try:
         start = Month.parse(first)
         end = Month.parse(last) if last else start
     except MonthError as exc:
         fail(command, str(exc))
     if end < start:
-        fail(command, f"--to {end.key} is before {first_label} {start.key}")
+        fail(command, _(reversed_range).format(last=end.key, first=start.key))
     return start, end
 
 
@@ -84,12 +94,13 @@ def sample(
     """
     from nsi.sample.generate import resolve_dialects, sample as write_sample
 
-    first, last = months_or_fail("sample", from_month, to_month, "--from")
+    first, last = months_or_fail("sample", from_month, to_month, N_("--to {last} is before --from {first}"))
     if not 0 < scale <= 10:
-        fail("sample", f"--scale {scale} must be in (0, 10]")
+        fail("sample", _("--scale {scale} must be in (0, 10]").format(scale=scale))
     unknown = sorted(set(source) - set(SOURCES))
     if unknown:
-        fail("sample", f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+        fail("sample", _("unknown source(s) {unknown}; choose from {sources}").format(
+            unknown=", ".join(unknown), sources=", ".join(SOURCES)))
     try:
         dialects = resolve_dialects(dialect or [], source)
     except ValueError as exc:
@@ -98,7 +109,7 @@ def sample(
     total = len(months_between(first, last)) * len(source)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=not sys.stderr.isatty()) as progress:
-        task = progress.add_task("generating exports", total=total)
+        task = progress.add_task(_("generating exports"), total=total)
 
         def advance(src, month):
             progress.update(task, advance=1, description=f"{src} {month.key}")
@@ -106,7 +117,7 @@ def sample(
         paths = write_sample(root, first, last, scale=scale, seed=seed, clean=clean, sources=source, progress=advance,
                              dialects=dialects)
     exports = [p for p in paths if not p.name.endswith(".defects.csv")]
-    console.print(f"wrote {len(exports)} exports under {root / 'raw'}", highlight=False)
+    console.print(_("wrote {count} exports under {folder}").format(count=len(exports), folder=root / "raw"), highlight=False)
 
 
 @app.command()
@@ -122,27 +133,30 @@ def run(
     $NSI_DATA_DIR/warehouse/nsi.duckdb and the month's outputs into work/<YYYY-MM>/, then publishes
     them as out/<YYYY-MM>/ (a numbered revision). Exit code 0 only if every step and blocking check passed.
     """
-    from pipelines.run import STAGES, run_months, steps_of
+    from pipelines.run import STAGES, STEP_STATUS, run_months, steps_of
     from pipelines.summary import print_summary
 
     first, last = months_or_fail("run", month, to_month)
     unknown = sorted(set(stage or []) - set(STAGES))
     if unknown:
-        fail("run", f"unknown stage(s) {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+        fail("run", _("unknown stage(s) {unknown}; choose from {stages}").format(
+            unknown=", ".join(unknown), stages=", ".join(STAGES)))
     if reason and stage and "publish" not in stage:
-        fail("run", "--reason is the reason of a publication: add --stage publish (or run every stage)")
+        fail("run", _("--reason is the reason of a publication: add --stage publish (or run every stage)"))
     settings = settings_or_fail("run")
     root = settings.root
-    console.print(f"running {first.key}" + (f" to {last.key}" if last != first else "") + f" on {root}", highlight=False)
+    running = _("running {first} to {last} on {root}") if last != first else _("running {first} on {root}")
+    console.print(running.format(first=first.key, last=last.key, root=root), highlight=False)
     steps = steps_of(stage or None)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("starting", total=len(steps))
+        task = bar.add_task(_("starting"), total=len(steps))
 
         def advance(step: str, status: str) -> None:
-            bar.update(task, advance=1, description=f"{step} {status}")
+            said = _(STEP_STATUS[status])
+            bar.update(task, advance=1, description=f"{step} {said}")
             if not sys.stderr.isatty():
-                console.print(f"  {status:6} {step}", highlight=False)
+                console.print(f"  {said:6} {step}", highlight=False)
 
         def notice(text: str) -> None:
             console.print(f"  {text}", highlight=False, markup=False, soft_wrap=True)
@@ -171,13 +185,13 @@ def deliver(
     from nsi.delivery.recipients import load as load_recipients
     from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
 
-    first, _ = months_or_fail("deliver", month, None)
+    first = months_or_fail("deliver", month, None)[0]
     settings = settings_or_fail("deliver")
     try:
         path = recipients_path(settings.recipients)
         if path is None:
-            fail("deliver", "no recipients file: copy config/recipients.example.yaml to config/recipients.yaml "
-                            "and fill in the addresses, or set NSI_RECIPIENTS to a file")
+            fail("deliver", _("no recipients file: copy config/recipients.example.yaml to config/recipients.yaml "
+                              "and fill in the addresses, or set NSI_RECIPIENTS to a file"))
         recipients = load_recipients(path)
         smtp = SmtpSettings.from_settings(settings)
     except (RecipientsError, SmtpConfigError) as exc:
@@ -196,9 +210,10 @@ def deliver(
     from pipelines.run import run_months
     from pipelines.summary import print_deliveries
 
-    console.print(f"delivering {first.key} to {len(recipients.offices)} offices from {path}: "
-                  + (f"sending through {smtp.describe()}" if smtp else "outbox only (NSI_SMTP_HOST is not set)"),
-                  highlight=False, soft_wrap=True)
+    delivering = (_("delivering {month} to {offices} offices from {path}: sending through {server}") if smtp else
+                  _("delivering {month} to {offices} offices from {path}: outbox only (NSI_SMTP_HOST is not set)"))
+    console.print(delivering.format(month=first.key, offices=len(recipients.offices), path=path,
+                                    server=smtp.describe() if smtp else ""), highlight=False, soft_wrap=True)
     outcome = run_months(first, first, settings, ["deliver"], resend=resend)
     print_deliveries(console, root, outcome, first.key)
     raise typer.Exit(0 if outcome.success else 1)
@@ -222,19 +237,19 @@ def compose(
     from indicators.engine import AGGREGATIONS, NORMALISATIONS, EngineError
 
     if normalise not in NORMALISATIONS:
-        fail("compose", f"--normalise must be one of {', '.join(NORMALISATIONS)}")
+        fail("compose", _("--normalise must be one of {choices}").format(choices=", ".join(NORMALISATIONS)))
     if aggregate not in AGGREGATIONS:
-        fail("compose", f"--aggregate must be one of {', '.join(AGGREGATIONS)}")
+        fail("compose", _("--aggregate must be one of {choices}").format(choices=", ".join(AGGREGATIONS)))
     for path in (indicators, structure):
         if not path.exists():
-            fail("compose", f"{path} does not exist")
+            fail("compose", _("{path} does not exist").format(path=path))
     try:
         result = run_compose(indicators, structure, normalise, aggregate)
     except (ComposeInputError, EngineError) as exc:
         fail("compose", str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
     result.write_csv(out, float_precision=6)
-    console.print(f"wrote {out} ({result.height} units)", highlight=False)
+    console.print(_("wrote {path} ({units} units)").format(path=out, units=result.height), highlight=False)
 
 
 VERIFY_TEXT = {
@@ -393,7 +408,7 @@ def export(
 def inspect(
     file: Path = typer.Argument(..., help="A raw export: CSV (UTF-8 or GBK), XLSX or XLS."),
     source: str = typer.Option(None, "--source", help="The source it is from (hotline, police, disputes, survey); default: the one whose vocabulary recognises the most headers."),
-    lang: str = typer.Option("zh", "--lang", help="zh (default) or en."),
+    lang: str = typer.Option(None, "--lang", help="zh or en; the same as `nsi --lang` (default: Chinese unless NSI_LANG or the locale says English)."),
 ) -> None:
     """Say how a raw export would be read, before any run: its encoding, the header row found, each
     header with the column it feeds, every unrecognised header with the nearest accepted names, the
@@ -408,18 +423,20 @@ def inspect(
     from nsi.ingest.inspect import inspect as inspect_file
     from nsi.ingest.read import ExportFileError
 
-    if lang not in ("zh", "en"):
-        fail("inspect", f"--lang {lang}: choose zh or en")
+    if lang is not None and lang not in messages.LANGUAGES:
+        fail("inspect", _("--lang {lang}: choose zh or en").format(lang=lang))
+    if lang:
+        messages.use(lang)
     if source is not None and source not in SOURCES:
-        fail("inspect", f"unknown source {source}; choose from {', '.join(SOURCES)}")
+        fail("inspect", _("unknown source {source}; choose from {sources}").format(source=source, sources=", ".join(SOURCES)))
     if not file.is_file():
-        fail("inspect", f"{file}: no such file")
+        fail("inspect", _("{file}: no such file").format(file=file))
     settings = settings_or_fail("inspect")
     try:
         found = inspect_file(file, source, settings.vocabulary_dir)
     except (ExportFileError, vocabularies.VocabularyError) as exc:
         fail("inspect", str(exc))
-    typer.echo(findings_text(found, lang))
+    typer.echo(findings_text(found))
     raise typer.Exit(0 if found.loads else 1)
 
 
@@ -437,10 +454,22 @@ def ui(port: int = typer.Option(3000, help="Port on 127.0.0.1.")) -> None:
 
     root = settings_or_fail("ui").root
     home = dagster_home(root)
-    env = dict(os.environ, DAGSTER_HOME=str(home), NSI_DATA_DIR=str(root))
-    console.print(f"Dagster UI on http://127.0.0.1:{port} (instance {home}); Ctrl-C stops it", highlight=False)
+    # The UI's own processes say the failures of a run in the analyst's language too.
+    env = dict(os.environ, DAGSTER_HOME=str(home), NSI_DATA_DIR=str(root), NSI_LANG=messages.language())
+    console.print(_("Dagster UI on http://127.0.0.1:{port} (instance {home}); Ctrl-C stops it").format(port=port, home=home),
+                  highlight=False)
     command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)]
     raise typer.Exit(subprocess.call(command, env=env))
+
+
+def language_asked(arguments: list[str]) -> str | None:
+    """The language named by `--lang X` or `--lang=X` (before or after the command), if it is one."""
+    for i, argument in enumerate(arguments):
+        value = argument.split("=", 1)[1] if argument.startswith("--lang=") else (
+            arguments[i + 1] if argument == "--lang" and i + 1 < len(arguments) else None)
+        if value in messages.LANGUAGES:
+            return value
+    return None
 
 
 def main() -> None:
@@ -449,8 +478,10 @@ def main() -> None:
     # Dagster marks parts of its API as beta on every import; analysts cannot act on that.
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # The language is needed before the command line is parsed: for `--help` and for usage errors.
+    messages.use(language_asked(sys.argv[1:]) or nsi_settings.language())
     try:
-        app()
+        translate_help(typer.main.get_command(app))()
     except Exception as exc:  # a fault of the machine gets one line; anything else is a bug: its traceback
         from pipelines.problems import environment_problem, keep_traceback
 
@@ -459,8 +490,9 @@ def main() -> None:
             raise
         kept = keep_traceback(exc)
         command = sys.argv[1] if len(sys.argv) > 1 else ""
-        console.print(f"nsi {command}: error: {problem}" + (f" (details: {kept})" if kept else ""),
-                      style="red", highlight=False, markup=False, soft_wrap=True)
+        line = (_("nsi {command}: error: {problem} (details: {path})") if kept else
+                _("nsi {command}: error: {problem}")).format(command=command, problem=problem, path=kept)
+        console.print(line, style="red", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
 
 

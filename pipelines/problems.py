@@ -10,21 +10,25 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from nsi.messages import N_, _
+
 _PATH = re.compile(r"""['"](/[^'"]+)['"]""")
 # (pattern in the error text, what happened, what to do); {where} is the file or folder named, if any.
 _KINDS = (
     (re.compile(r"No space left on device|database or disk is full|disk I/O error|Disk quota exceeded|"
                 rf"\[Errno {errno.ENOSPC}\]|\[Errno {errno.EDQUOT}\]|could not write|Out of disk", re.I),
-     "no space left on the disk{where}", "free some space (or move $NSI_DATA_DIR to a larger disk) and run again: "
-                                          "what was published before is intact, and the rerun gives the same results"),
+     N_("no space left on the disk{where}"), N_("free some space (or move $NSI_DATA_DIR to a larger disk) and run "
+                                                "again: what was published before is intact, and the rerun gives the "
+                                                "same results")),
     (re.compile(rf"Read-only file system|\[Errno {errno.EROFS}\]|read-only|readonly database", re.I),
-     "the folder is read-only{where}", "give the data folder ($NSI_DATA_DIR) write access, or point NSI_DATA_DIR at a "
-                                        "writable one, and run again"),
+     N_("the folder is read-only{where}"), N_("give the data folder ($NSI_DATA_DIR) write access, or point NSI_DATA_DIR "
+                                              "at a writable one, and run again")),
     (re.compile(rf"Permission denied|\[Errno {errno.EACCES}\]|\[Errno {errno.EPERM}\]", re.I),
-     "permission denied{where}", "let the user running nsi write there (or set NSI_DATA_DIR to a folder it owns) "
-                                 "and run again"),
+     N_("permission denied{where}"), N_("let the user running nsi write there (or set NSI_DATA_DIR to a folder it "
+                                        "owns) and run again")),
     (re.compile(r"cannot load library '([^']+)'|lib\S+\.so[.\d]*: cannot open shared object file", re.I),
-     "a system library is missing{where}", "install the system packages with `bash scripts/setup.sh` and run again"),
+     N_("a system library is missing{where}"), N_("install the system packages with `bash scripts/setup.sh` and run "
+                                                  "again")),
 )
 
 
@@ -36,7 +40,8 @@ def environment_problem(error: BaseException | str) -> str | None:
             match = pattern.search(text)
             if match:
                 library = match.group(1) if match.groups() and match.group(1) else None
-                return f"{what.format(where=_where(texts, library))}. What to do: {action}"
+                return _("{what}. What to do: {action}").format(what=_(what).format(where=_where(texts, library)),
+                                                                 action=_(action))
     return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.warehouse import writer_lock_path
 from pipelines.problems import environment_problem
@@ -50,8 +51,8 @@ def _plain_message(error) -> str:
     while error is not None and error.cause is not None and error.cls_name != "Failure":
         error = error.cause
     if error is None:
-        return "failed"
-    lines = (error.message or "failed").strip().splitlines()
+        return _("failed")
+    lines = (error.message or _("failed")).strip().splitlines()
     first_line = lines[0].split(": ", 1)[1] if lines[0].startswith(("dagster.", "nsi.")) else lines[0]
     # Our own Failures may carry findings below their first line (a file's headers, for one edit).
     return "\n".join([first_line, *lines[1:]]) if error.cls_name == "Failure" else first_line
@@ -74,6 +75,7 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)
 
 
+STEP_STATUS = {"done": N_("done"), "failed": N_("failed")}  # what `progress` hears of a step, as shown
 STAGES = {
     "ingest": [f"{step}_{source}" for source in ("hotline", "police", "disputes", "survey") for step in ("extract", "valid")],
     "index": ["indicator_values", "safety_index"],
@@ -122,12 +124,13 @@ def _watch_lock(lock: Path, run_id: str, notice, stop) -> None:
             continue
         if run_id in holder:
             if said is not None:
-                notice(f"the warehouse is free: {run_id[:8]} goes on after waiting {time.monotonic() - started:.0f} s")
+                notice(_("the warehouse is free: {run} goes on after waiting {seconds:.0f} s").format(
+                    run=run_id[:8], seconds=time.monotonic() - started))
             return
         waited = time.monotonic() - started
         if holder and waited >= 1 and (said is None or waited - said >= LOCK_NOTICE_SECONDS):
-            notice(f"waiting for {holder} to finish writing the warehouse ({waited:.0f} s so far; "
-                   "NSI_LOCK_WAIT_SECONDS is how long to wait)")
+            notice(_("waiting for {holder} to finish writing the warehouse ({seconds:.0f} s so far; "
+                     "NSI_LOCK_WAIT_SECONDS is how long to wait)").format(holder=holder, seconds=waited))
             said = waited
 
 

@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from nsi import warehouse
-from nsi.ingest.validate import RULE_MESSAGES
+from nsi.ingest.validate import rule_message
+from nsi.messages import N_, _
 from nsi.month import Month, months_between
 from nsi.warehouse import database_path
 from pipelines.run import RunOutcome
@@ -22,7 +23,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
             # Another run may already be writing (this one has let go of the warehouse).
             con = warehouse.connect(database, read_only=True)
         except warehouse.WarehouseBusy:
-            console.print("rows per source: not shown, another run is writing the warehouse (see `ingest_log`)")
+            console.print(_("rows per source: not shown, another run is writing the warehouse (see `ingest_log`)"))
             return
         try:
             rows = con.execute(
@@ -31,7 +32,7 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
                 [months[0], months[-1]]).fetchall()
             rules = con.execute(
                 "SELECT rule, count(DISTINCT (source, month, \"row\")) FROM rejects WHERE month BETWEEN ? AND ? "
-                "GROUP BY rule ORDER BY 2 DESC", [months[0], months[-1]]).fetchall()
+                "GROUP BY rule ORDER BY 2 DESC, rule", [months[0], months[-1]]).fetchall()
             unknown = con.execute(
                 "SELECT month, source, \"column\", header, value, \"rows\", action, vocabulary FROM unknown_values "
                 "WHERE month BETWEEN ? AND ? ORDER BY month, source, \"rows\" DESC, value",
@@ -39,25 +40,37 @@ def print_summary(console: Console, outcome: RunOutcome, first: Month, last: Mon
             development = development_key_extracts(con, outcome.run_id)
         finally:
             con.close()
-        table = Table(title="rows per source", title_justify="left")
-        for header in ("month", "source", "read", "loaded", "rejected", "dropped (dup/re-export)", "districts"):
-            table.add_column(header, justify="right" if header not in ("month", "source") else "left")
+        table = Table(title=_("rows per source"), title_justify="left")
+        for number, header in enumerate(ROWS_COLUMNS):
+            table.add_column(_(header), justify="right" if number >= 2 else "left")
         for row in rows:
             table.add_row(*[str(v) for v in row])
         console.print(table)
         if rules:
-            console.print("rejected rows by reason (details: table `rejects`, with file, row and column):")
+            console.print(_("rejected rows by reason (details: table `rejects`, with file, row and column):"))
             for rule, count in rules:
-                console.print(f"  {count:>7}  {rule}: {RULE_MESSAGES.get(rule, rule)}", highlight=False, soft_wrap=True)
+                console.print(f"  {count:>7}  {rule}: {rule_message(rule)}", highlight=False, soft_wrap=True)
         print_unknown_values(console, unknown)
         print_development_key(console, development)
     for failure in outcome.failures:
-        console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
+        console.print(_("FAILED {failure}").format(failure=failure), style="red", highlight=False, markup=False,
+                      soft_wrap=True)
     print_delivery_rows(console, delivery_rows(root, outcome.run_id))
     for check in outcome.failed_checks:
-        console.print(f"check not passed: {check}", style="yellow", highlight=False, soft_wrap=True)
-    verdict = "run succeeded" if outcome.success else "run FAILED (see above; the Dagster UI has the full log)"
-    console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
+        console.print(_("check not passed: {check}").format(check=check), style="yellow", highlight=False, soft_wrap=True)
+    verdict = (_("run succeeded; Dagster run id {run_id}") if outcome.success else
+               _("run FAILED (see above; the Dagster UI has the full log); Dagster run id {run_id}"))
+    console.print(verdict.format(run_id=outcome.run_id), highlight=False, soft_wrap=True)
+
+
+ROWS_COLUMNS = (N_("month"), N_("source"), N_("read"), N_("loaded"), N_("rejected"), N_("dropped (dup/re-export)"),
+                N_("districts"))
+DELIVERY_COLUMNS = (N_("month"), N_("rev"), N_("code"), N_("office"), N_("addresses"), N_("status"), N_("attempts"))
+# An unknown value's rows, by what the vocabulary says to do with them (extract_log's `action`).
+UNKNOWN_VALUE_LINES = {
+    "rejected": N_("{month} {source} {column} ({header}) '{value}' ×{count}: rows rejected; {vocabulary}.yaml"),
+    "kept": N_("{month} {source} {column} ({header}) '{value}' ×{count}: rows kept as read; {vocabulary}.yaml"),
+}
 
 
 UNKNOWN_VALUES_SHOWN = 20
@@ -80,9 +93,9 @@ def print_development_key(console: Console, extracts: list[tuple[str, str]]) -> 
     for month, source in extracts:
         months.setdefault(month, []).append(source)
     which = "; ".join(f"{month} ({', '.join(sources)})" for month, sources in months.items())
-    console.print(f"DEVELOPMENT KEY: personal data of {which} was hashed with the development key, because NSI_PII_KEY "
-                  "is not set. Its hashes are not secret; set NSI_PII_KEY before loading real exports and re-run.",
-                  style="yellow", highlight=False, markup=False, soft_wrap=True)
+    console.print(_("DEVELOPMENT KEY: personal data of {which} was hashed with the development key, because NSI_PII_KEY "
+                    "is not set. Its hashes are not secret; set NSI_PII_KEY before loading real exports and re-run.")
+                  .format(which=which), style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def _has_table(con, name: str) -> bool:
@@ -93,27 +106,32 @@ def print_unknown_values(console: Console, rows: list[tuple]) -> None:
     """Values the vocabularies do not know, by value and count: what to add, and to which file."""
     if not rows:
         return
-    console.print("values not in the vocabulary (add them to data/vocabularies/<source>/v<N>.yaml; `nsi inspect FILE` "
-                  "lists them per file):", highlight=False, soft_wrap=True)
+    console.print(_("values not in the vocabulary (add them to data/vocabularies/<source>/v<N>.yaml; `nsi inspect FILE` "
+                    "lists them per file):"), highlight=False, soft_wrap=True)
     for month, source, column, header, value, count, action, vocabulary in rows[:UNKNOWN_VALUES_SHOWN]:
-        console.print(f"  {month} {source} {column} ({header}) '{value}' ×{count}: rows {action}; {vocabulary}.yaml",
-                      highlight=False, markup=False, soft_wrap=True)
+        line = _(UNKNOWN_VALUE_LINES[action]).format(month=month, source=source, column=column, header=header,
+                                                     value=value, count=count, vocabulary=vocabulary)
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     if len(rows) > UNKNOWN_VALUES_SHOWN:
-        console.print(f"  … and {len(rows) - UNKNOWN_VALUES_SHOWN} more (table `unknown_values`)", highlight=False)
+        console.print("  " + _("… and {count} more (table `unknown_values`)").format(count=len(rows) - UNKNOWN_VALUES_SHOWN),
+                      highlight=False)
 
 
 def print_delivery_plan(console: Console, root: Path, month: str, revision: int, planned: list, smtp) -> None:
     """`nsi deliver --dry-run`: who would receive which file; nothing is sent or recorded."""
-    console.print(f"{month} revision {revision}: dry run, nothing is sent or recorded", highlight=False)
+    console.print(_("{month} revision {revision}: dry run, nothing is sent or recorded").format(
+        month=month, revision=revision), highlight=False)
     for item in planned:
-        verb = "would send" if item.send else "would skip"
-        console.print(f"{verb} {item.office.code} {item.office.name} <{', '.join(item.office.addresses)}>: "
-                      f"{item.attachment.relative_to(root).as_posix()} sha256 {item.sha256} ({item.why})",
+        line = (_("would send {code} {office} <{addresses}>: {file} sha256 {sha256} ({why})") if item.send else
+                _("would skip {code} {office} <{addresses}>: {file} sha256 {sha256} ({why})"))
+        console.print(line.format(code=item.office.code, office=item.office.name, addresses=", ".join(item.office.addresses),
+                                  file=item.attachment.relative_to(root).as_posix(), sha256=item.sha256, why=item.why),
                       highlight=False, markup=False, soft_wrap=True)
     sending = sum(1 for item in planned if item.send)
-    transport = f"SMTP {smtp.describe()}" if smtp else "the outbox only (NSI_SMTP_HOST is not set)"
-    console.print(f"would deliver to {sending} of {len(planned)} offices through {transport}", highlight=False,
-                  soft_wrap=True)
+    transport = (_("would deliver to {sending} of {offices} offices through SMTP {server}") if smtp else
+                 _("would deliver to {sending} of {offices} offices through the outbox only (NSI_SMTP_HOST is not set)"))
+    console.print(transport.format(sending=sending, offices=len(planned), server=smtp.describe() if smtp else ""),
+                  highlight=False, soft_wrap=True)
 
 
 def print_deliveries(console: Console, root: Path, outcome: RunOutcome, month: str | None = None) -> None:
@@ -121,13 +139,15 @@ def print_deliveries(console: Console, root: Path, outcome: RunOutcome, month: s
     rows = delivery_rows(root, outcome.run_id)
     print_delivery_rows(console, rows)
     if not rows and month is not None and outcome.success:
-        console.print(f"{month}: every office had already received the current revision; nothing sent "
-                      "(--resend sends it again)", highlight=False, soft_wrap=True)
+        console.print(_("{month}: every office had already received the current revision; nothing sent "
+                        "(--resend sends it again)").format(month=month), highlight=False, soft_wrap=True)
     if not any(row[5] == "failed" for row in rows):
         for failure in outcome.failures:
-            console.print(f"FAILED {failure}", style="red", highlight=False, markup=False, soft_wrap=True)
-    verdict = "delivery succeeded" if outcome.success else "delivery INCOMPLETE (see above)"
-    console.print(f"{verdict}; Dagster run id {outcome.run_id}", highlight=False, soft_wrap=True)
+            console.print(_("FAILED {failure}").format(failure=failure), style="red", highlight=False, markup=False,
+                          soft_wrap=True)
+    verdict = (_("delivery succeeded; Dagster run id {run_id}") if outcome.success else
+               _("delivery INCOMPLETE (see above); Dagster run id {run_id}"))
+    console.print(verdict.format(run_id=outcome.run_id), highlight=False, soft_wrap=True)
 
 
 def delivery_rows(root: Path, run_id: str) -> list[tuple]:
@@ -149,13 +169,14 @@ def delivery_rows(root: Path, run_id: str) -> list[tuple]:
 def print_delivery_rows(console: Console, rows: list[tuple]) -> None:
     if not rows:
         return
-    table = Table(title="deliveries of this run", title_justify="left")
-    for header in ("month", "rev", "code", "office", "addresses", "status", "attempts"):
-        table.add_column(header, overflow="fold")
-    for month, revision, code, office, addresses, status, attempts, _ in rows:
+    table = Table(title=_("deliveries of this run"), title_justify="left")
+    for header in DELIVERY_COLUMNS:
+        table.add_column(_(header), overflow="fold")
+    for month, revision, code, office, addresses, status, attempts, _error in rows:
         table.add_row(month, str(revision), code, office, addresses, status, str(attempts))
     console.print(table)
-    for month, _, code, office, _, status, _, error in rows:
+    for month, _revision, code, office, _addresses, status, _attempts, error in rows:
         if status == "failed":
-            console.print(f"NOT DELIVERED {month} {office} ({code}): {error}", style="red", highlight=False,
-                          markup=False, soft_wrap=True)
+            console.print(_("NOT DELIVERED {month} {office} ({code}): {error}").format(
+                month=month, office=office, code=code, error=error), style="red", highlight=False, markup=False,
+                soft_wrap=True)

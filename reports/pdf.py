@@ -8,13 +8,18 @@ The same job gives the same bytes in any process: dates, identifier and attachme
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from weasyprint import HTML, Attachment
+# Pango prefers the glyph forms of the languages in PANGO_LANGUAGE, else in LANGUAGE (a Chinese desktop
+# sets LANGUAGE=zh_CN:zh): the person's settings would change the PDF's bytes. None preferred, for anyone.
+os.environ["PANGO_LANGUAGE"] = ""
+
+from weasyprint import HTML, Attachment  # noqa: E402  (after the Pango setting above)
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 REPORTS_DIR = Path(__file__).resolve().parent

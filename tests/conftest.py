@@ -15,6 +15,9 @@ def pytest_configure(config):
     for name in [n for n in os.environ if n.startswith("NSI_") and n != "NSI_POSTGRES_UNAVAILABLE"]:
         del os.environ[name]
     os.environ.pop("DAGSTER_HOME", None)
+    # The tests' assertions quote messages in English, the catalogue's message ids; Chinese, the default,
+    # is tested in test_messages.py, which unsets this.
+    os.environ["NSI_LANG"] = "en"
     # No test delivers to a recipients file found on the machine; the delivery tests name their own.
     os.environ["NSI_RECIPIENTS"] = "off"
 

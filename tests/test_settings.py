@@ -66,3 +66,20 @@ def test_the_operations_doc_lists_every_setting():
     for name, default, meaning in settings.table():
         row = f"| `{name}` | {f'`{default}`' if default else '—'} | {meaning} |"
         assert row in text, row
+
+
+@pytest.mark.parametrize("env, language", [
+    ({}, "zh"), ({"LANG": "C.UTF-8"}, "zh"), ({"LANG": "zh_CN.UTF-8"}, "zh"), ({"LANG": "en_US.UTF-8"}, "en"),
+    ({"LC_ALL": "en_GB.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"), ({"LC_ALL": "", "LC_MESSAGES": "zh_CN", "LANG": "en_US"}, "zh"),
+    ({"LC_MESSAGES": "en_US.UTF-8"}, "en"), ({"LANG": "en_US.UTF-8", "NSI_LANG": "zh"}, "zh"), ({"NSI_LANG": " en "}, "en"),
+    ({"NSI_LANG": "fr", "LANG": "en_US.UTF-8"}, "en"), ({"NSI_LANG": "fr"}, "zh"),
+])
+def test_the_language_is_nsi_lang_else_the_locale_else_chinese(env, language):
+    assert settings.language(env) == language
+
+
+def test_a_wrong_language_is_named():
+    with pytest.raises(settings.SettingsError) as error:
+        settings.load({"NSI_LANG": "fr"})
+    assert str(error.value) == "NSI_LANG='fr': use one of zh, en"
+    assert settings.load({"NSI_LANG": "en"}).lang == "en" and settings.load({}).lang is None

@@ -224,7 +224,7 @@ def test_inspect_command_guesses_the_source_and_exits_by_whether_the_file_loads(
     assert "source: survey (guessed from the headers)" in result.stdout
     assert "q_safety (安全感评价): 'X' ×" in result.stdout  # the planted invalid answers
     foreign_dialect(police_file)
-    result = run_nsi(["inspect", str(police_file)], tmp_path / "d", check=False)
+    result = run_nsi(["inspect", str(police_file), "--lang", "zh"], tmp_path / "d", check=False)
     assert result.returncode == 1
     assert "数据源: police（按表头自动判断）" in result.stdout and "不能导入" in result.stdout
     result = run_nsi(["inspect", str(police_file), "--source", "nowhere"], tmp_path / "d", check=False)
@@ -243,7 +243,7 @@ def test_a_run_on_an_unknown_dialect_prints_the_findings_and_loads_after_the_edi
     failed = run_nsi(["run", "2024-02", "--stage", "ingest"], root, check=False, env_extra=env)
     assert failed.returncode == 1
     assert "required column(s) missing: 接警单号 (case_id), 警情类别 (category)" in failed.stderr
-    assert "事件单号 → ?（不使用）" in failed.stderr  # the inspector's findings, in the run's own output
+    assert "事件单号 → ? (not used)" in failed.stderr  # the inspector's findings, in the run's own output
     path = folder / "police" / "v1.yaml"
     edit(path, "case_id: {required: true, headers: [接警单号,", "case_id: {required: true, headers: [接警单号, 事件单号,")
     edit(path, "    headers: [警情类别, 警情类别一级,", "    headers: [警情类别, 警情大类, 警情类别一级,")

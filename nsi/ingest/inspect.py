@@ -18,6 +18,7 @@ from nsi import vocabulary as vocabularies
 from nsi.exports import SOURCES
 from nsi.ingest import normalise
 from nsi.ingest.read import Grid, HeaderMatch, MissingColumnsError, find_header, read_grid
+from nsi.messages import N_, translator
 from nsi.vocabulary import Vocabulary
 
 SUGGESTIONS = 3
@@ -126,68 +127,57 @@ def inspect_failure(exc: MissingColumnsError) -> Inspection:
 
 
 # ------------------------------------------------------------------------------------ wording
-TEXT = {
-    "zh": {
-        "file": "文件", "encoding": "编码", "source": "数据源", "vocabulary": "词表", "guessed": "（按表头自动判断）",
-        "header_row": "表头所在行", "rows": "数据行数", "headers": "表头与字段对应", "unrecognised": "未识别的表头",
-        "nearest": "最接近的已知表头", "none": "无", "missing": "仍缺少的必需字段", "unknown": "词表中没有的取值",
-        "no_header": "前 {n} 行中没有找到任何数据源的表头行", "ok": "可以导入", "not_ok": "不能导入：请先处理上面的问题",
-        "ignored": "（不使用）", "edit": "修改方法：在 {file} 中为字段加上表头或取值（见 docs/ingest.md）",
-        "recognised": "各数据源识别出的表头数", "instead": "（不使用：该字段取自“{header}”）",
-        "sheet": "读取的工作表", "sheets": "全部工作表", "separator": "分隔符",
-        "undecodable_row": "第 {line} 行无法按文件编码解码（第 {offset} 字节）：该行将被拒绝，其余行照常导入",
-        "incomplete_last_line": "文件在最后一行（第 {line} 行，第 {offset} 字节）中途结束：导出不完整",
-    },
-    "en": {
-        "file": "file", "encoding": "encoding", "source": "source", "vocabulary": "vocabulary", "guessed": " (guessed from the headers)",
-        "header_row": "header row", "rows": "data rows", "headers": "headers and the columns they feed", "unrecognised": "unrecognised headers",
-        "nearest": "nearest accepted headers", "none": "none", "missing": "required columns still missing",
-        "unknown": "values the vocabulary does not know", "no_header": "no header row of any source in the first {n} rows",
-        "ok": "loads", "not_ok": "does not load: fix the problems above first", "ignored": " (not used)",
-        "edit": "to fix: add the headers or values to {file} (see docs/ingest.md)",
-        "recognised": "headers recognised per source", "instead": " (not used: the column is read from {header})",
-        "sheet": "sheet read", "sheets": "all sheets", "separator": "separator",
-        "undecodable_row": "line {line} does not decode in the file's encoding (byte {offset}): that row is rejected, the others load",
-        "incomplete_last_line": "the file ends inside its last line (line {line}, byte {offset}): the export is incomplete",
-    },
+# The reader's problems with a line of the file, by rule (LineProblem.rule).
+LINE_PROBLEMS = {
+    "undecodable_row": N_("line {line} does not decode in the file's encoding (byte {offset}): that row is rejected, "
+                          "the others load"),
+    "incomplete_last_line": N_("the file ends inside its last line (line {line}, byte {offset}): the export is incomplete"),
 }
 
 
-def findings_text(inspection: Inspection, lang: str = "zh", limit: int = 30) -> str:
-    t = TEXT[lang]
-    lines = [f"{t['file']}: {inspection.path.name}", f"{t['encoding']}: {inspection.encoding}"]
+def findings_text(inspection: Inspection, lang: str | None = None, limit: int = 30) -> str:
+    """The findings as an analyst reads them, in `lang` (default: the language in use)."""
+    _ = translator(lang)
+    lines = [_("file: {file}").format(file=inspection.path.name), _("encoding: {encoding}").format(encoding=inspection.encoding)]
     if inspection.sheets:
-        lines.append(f"{t['sheet']}: {inspection.sheet} ({t['sheets']}: {', '.join(inspection.sheets)})")
+        lines.append(_("sheet read: {sheet} (all sheets: {sheets})").format(sheet=inspection.sheet,
+                                                                            sheets=", ".join(inspection.sheets)))
     elif inspection.separator != ",":
-        lines.append(f"{t['separator']}: {inspection.separator!r}")
+        lines.append(_("separator: {separator}").format(separator=repr(inspection.separator)))
     for problem in inspection.problems[:limit]:
-        lines.append(t[problem.rule].format(line=problem.line, offset=problem.byte_offset))
+        lines.append(_(LINE_PROBLEMS[problem.rule]).format(line=problem.line, offset=problem.byte_offset))
     if inspection.candidates:
-        lines.append(f"{t['recognised']}: " + ", ".join(f"{s} {n}" for s, n in inspection.candidates.items()))
+        lines.append(_("headers recognised per source: {counts}").format(
+            counts=", ".join(f"{s} {n}" for s, n in inspection.candidates.items())))
     if inspection.header_row is None:
         from nsi.ingest.read import HEADER_SEARCH_ROWS
-        lines.append(t["no_header"].format(n=HEADER_SEARCH_ROWS))
+        lines.append(_("no header row of any source in the first {rows} rows").format(rows=HEADER_SEARCH_ROWS))
         return "\n".join(lines)
-    guessed = t["guessed"] if inspection.candidates else ""
-    lines += [f"{t['source']}: {inspection.source}{guessed}", f"{t['vocabulary']}: data/vocabularies/{inspection.vocabulary}.yaml",
-              f"{t['header_row']}: {inspection.header_row}", f"{t['rows']}: {inspection.rows}", f"{t['headers']}:"]
+    source = _("source: {source} (guessed from the headers)") if inspection.candidates else _("source: {source}")
+    lines += [source.format(source=inspection.source),
+              _("vocabulary: {file}").format(file=f"data/vocabularies/{inspection.vocabulary}.yaml"),
+              _("header row: {row}").format(row=inspection.header_row), _("data rows: {rows}").format(rows=inspection.rows),
+              _("headers and the columns they feed:")]
     for line in inspection.headers:
         if line.column and line.preferred:
-            lines.append(f"  {line.header} → {line.column}{t['instead'].format(header=line.preferred)}")
+            lines.append("  " + _("{header} → {column} (not used: the column is read from {preferred})").format(
+                header=line.header, column=line.column, preferred=line.preferred))
         elif line.column:
             lines.append(f"  {line.header} → {line.column}")
         else:
-            nearest = ", ".join(f"{h} ({c})" for h, c in line.nearest) or t["none"]
-            lines.append(f"  {line.header} → ?{t['ignored']}   {t['nearest']}: {nearest}")
+            nearest = ", ".join(f"{h} ({c})" for h, c in line.nearest) or _("none")
+            lines.append("  " + _("{header} → ? (not used)   nearest accepted headers: {nearest}").format(
+                header=line.header, nearest=nearest))
     unrecognised = [h.header for h in inspection.headers if h.column is None]
-    lines.append(f"{t['unrecognised']}: {len(unrecognised)}")
-    lines.append(f"{t['missing']}: {', '.join(inspection.missing) or t['none']}")
-    lines.append(f"{t['unknown']}: {inspection.unknown_values.height or t['none']}")
+    lines.append(_("unrecognised headers: {count}").format(count=len(unrecognised)))
+    lines.append(_("required columns still missing: {columns}").format(columns=", ".join(inspection.missing) or _("none")))
+    lines.append(_("values the vocabulary does not know: {count}").format(count=inspection.unknown_values.height or _("none")))
     for row in inspection.unknown_values.head(limit).iter_rows(named=True):
         lines.append(f"  {row['column']} ({row['header']}): '{row['value']}' ×{row['rows']}")
     if inspection.unknown_values.height > limit:
         lines.append(f"  … +{inspection.unknown_values.height - limit}")
-    lines.append(t["ok"] if inspection.loads else t["not_ok"])
+    lines.append(_("loads") if inspection.loads else _("does not load: fix the problems above first"))
     if inspection.missing or inspection.unknown_values.height:
-        lines.append(t["edit"].format(file=f"data/vocabularies/{inspection.vocabulary}.yaml"))
+        lines.append(_("to fix: add the headers or values to {file} (see docs/ingest.md)").format(
+            file=f"data/vocabularies/{inspection.vocabulary}.yaml"))
     return "\n".join(lines)

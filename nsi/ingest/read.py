@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from nsi.messages import _
 from nsi.vocabulary import Column, Vocabulary
 
 ENCODINGS = ("utf-8", "gbk", "gb18030")  # GBK first (what the police system writes, and decodes faster); both reported as gbk
@@ -21,11 +22,13 @@ HEADER_SEARCH_ROWS = 6
 
 
 class ExportFileError(Exception):
-    """The file as a whole cannot be used; the message names the file and what to do."""
+    """The file as a whole cannot be used; the message names the file and what to do.
+
+    `problem` and `action` are sentences of the catalogue, in the language in use."""
 
     def __init__(self, path: Path, problem: str, action: str):
         self.path, self.problem, self.action = Path(path), problem, action
-        super().__init__(f"{Path(path).name}: {problem}. {action}")
+        super().__init__(_("{file}: {problem}. {action}").format(file=Path(path).name, problem=problem, action=action))
 
 
 @dataclass
@@ -126,9 +129,9 @@ def decode_csv(path: Path, data: bytes) -> tuple[bytes, str, list[LineProblem]]:
            for encoding in ("utf-8", "gb18030")}
     encoding = min(bad, key=lambda e: len(bad[e]))
     if len(bad[encoding]) > MAX_UNDECODABLE_SHARE * len(lines):
-        raise ExportFileError(path, f"the file is neither UTF-8 nor GBK/GB18030 text ({len(bad[encoding])} of "
-                                    f"{len(lines)} lines do not decode in either)",
-                              "Re-export it as CSV (UTF-8 or GBK) or XLSX")
+        raise ExportFileError(path, _("the file is neither UTF-8 nor GBK/GB18030 text ({bad} of {lines} lines do not "
+                                      "decode in either)").format(bad=len(bad[encoding]), lines=len(lines)),
+                              _("Re-export it as CSV (UTF-8 or GBK) or XLSX"))
     starts = [bom]  # offsets count from the start of the file as delivered, its byte-order mark included
     for line in lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
@@ -182,14 +185,14 @@ def read_grid(path: Path) -> Grid:
     """All cells as text, no header interpretation yet; a workbook's sheets one by one."""
     data = path.read_bytes()
     if not data or data.isspace():  # isspace() stops at the first character that is not
-        raise ExportFileError(path, "the file is empty", "Re-export the month from the source system")
+        raise ExportFileError(path, _("the file is empty"), _("Re-export the month from the source system"))
     workbook = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}.get(data[:4])
     if workbook:
         try:
             sheets = pl.read_excel(io.BytesIO(data), sheet_id=0, has_header=False, infer_schema_length=0)
         except Exception as exc:  # calamine raises its own error types
-            raise ExportFileError(path, f"the workbook cannot be read ({exc.__class__.__name__})",
-                                  "Open it in Excel, save it again as .xlsx and re-run") from exc
+            raise ExportFileError(path, _("the workbook cannot be read ({error})").format(error=exc.__class__.__name__),
+                                  _("Open it in Excel, save it again as .xlsx and re-run")) from exc
         names = list(sheets)
         return Grid(sheets[names[0]], workbook, names[0], names, by_sheet=sheets)
     utf8, encoding, problems = decode_csv(path, data)
@@ -199,7 +202,8 @@ def read_grid(path: Path) -> Grid:
     try:
         grid = pl.read_csv(utf8, has_header=False, infer_schema=False, truncate_ragged_lines=True, separator=separator)
     except pl.exceptions.PolarsError as exc:
-        raise ExportFileError(path, f"the CSV cannot be parsed ({exc})", "Check quoting and separators and re-export") from exc
+        raise ExportFileError(path, _("the CSV cannot be parsed ({error})").format(error=exc),
+                              _("Check quoting and separators and re-export")) from exc
     if _last_line_cut(utf8, grid, separator) and not any(p.rule == "incomplete_last_line" for p in problems):
         problems = [p for p in problems if p.line != utf8.count(b"\n") + 1]
         problems.append(LineProblem(utf8.count(b"\n") + 1, len(data), "incomplete_last_line"))
@@ -240,8 +244,8 @@ def find_header(grid: Grid, vocabulary: Vocabulary) -> tuple[Grid, HeaderMatch |
 
 def require_export(path: Path, vocabulary: Vocabulary) -> None:
     if not Path(path).is_file():
-        raise ExportFileError(path, f"no {vocabulary.label_zh} export for this month",
-                              f"Put the export at {path} (CSV, XLSX or XLS) and re-run")
+        raise ExportFileError(path, _("no {source} export for this month").format(source=vocabulary.label_zh),
+                              _("Put the export at {path} (CSV, XLSX or XLS) and re-run").format(path=path))
 
 
 def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | None:
@@ -261,7 +265,7 @@ def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | No
                 continue
             for column, rank in index[key]:
                 ranked.setdefault(column.name, []).append((rank, position))
-        positions = {name: [p for _, p in sorted(found)] for name, found in ranked.items()}
+        positions = {name: [p for rank, p in sorted(found)] for name, found in ranked.items()}
         missing = [c.name for c in vocabulary.columns if c.required and c.name not in positions]
         missing += [" / ".join(group) for group in vocabulary.required_one_of if not set(group) & set(positions)]
         return HeaderMatch(i + 1, cells, positions, unrecognised, missing)
@@ -270,10 +274,11 @@ def match_header(grid: pl.DataFrame, vocabulary: Vocabulary) -> HeaderMatch | No
 
 def missing_columns_error(path: Path, match: HeaderMatch, vocabulary: Vocabulary, grid, encoding) -> MissingColumnsError:
     names = ", ".join(f"{vocabulary.column(m).headers[0].text} ({m})" if vocabulary.has(m) else m for m in match.missing)
-    return MissingColumnsError(path, f"required column(s) missing: {names}",
-                               f"Run `nsi inspect {Path(path).name}` to see every header; add the file's header names to "
-                               f"{vocabulary.path.parent.name}/{vocabulary.path.name} under data/vocabularies "
-                               "(docs/ingest.md), or re-export with all columns", match, grid, encoding, vocabulary)
+    return MissingColumnsError(path, _("required column(s) missing: {columns}").format(columns=names),
+                               _("Run `nsi inspect {file}` to see every header; add the file's header names to "
+                                 "{vocabulary} under data/vocabularies (docs/ingest.md), or re-export with all columns")
+                               .format(file=Path(path).name, vocabulary=f"{vocabulary.path.parent.name}/{vocabulary.path.name}"),
+                               match, grid, encoding, vocabulary)
 
 
 def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
@@ -282,11 +287,13 @@ def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
     whole = read_grid(path)
     found, match = find_header(whole, vocabulary)
     if match is None:
-        sheets = f" of any sheet (the workbook has {', '.join(whole.sheets)})" if len(whole.sheets) > 1 else ""
-        raise ExportFileError(path, f"no header row of a {vocabulary.label_zh} export in the first {HEADER_SEARCH_ROWS} "
-                                    f"rows{sheets}",
-                              f"Check that this is the right file (`nsi inspect {path.name}` says which source it looks like); "
-                              "it needs the column names in one row")
+        problem = (_("no header row of a {source} export in the first {rows} rows of any sheet (the workbook has "
+                     "{sheets})") if len(whole.sheets) > 1 else
+                   _("no header row of a {source} export in the first {rows} rows"))
+        raise ExportFileError(path, problem.format(source=vocabulary.label_zh, rows=HEADER_SEARCH_ROWS,
+                                                   sheets=", ".join(whole.sheets)),
+                              _("Check that this is the right file (`nsi inspect {file}` says which source it looks "
+                                "like); it needs the column names in one row").format(file=path.name))
     grid, encoding = found.frame, found.encoding
     if match.missing:
         raise missing_columns_error(path, match, vocabulary, grid, encoding)
@@ -315,7 +322,7 @@ def read_export(path: Path, vocabulary: Vocabulary) -> RawExport:
     blank = no_id.filter(~present)["_row"]
     records = frame.filter(~pl.col("_row").is_in(blank)) if blank.len() else frame
     if records.height == 0:
-        raise ExportFileError(path, "the file has a header but no rows", "Re-export the month from the source system")
+        raise ExportFileError(path, _("the file has a header but no rows"), _("Re-export the month from the source system"))
     return RawExport(path, records, encoding, match.header_row, match.used(vocabulary), match.unrecognised,
                      frame.height - records.height, tables, found.sheet, found.sheets, found.problems)
 

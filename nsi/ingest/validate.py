@@ -22,6 +22,7 @@ import pandera.polars as pa
 import polars as pl
 
 from nsi.ingest.extract import Extracted
+from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.vocabulary import Vocabulary
 
@@ -30,28 +31,34 @@ LONGITUDE = (118.2, 119.4)
 LATITUDE = (31.1, 32.8)
 
 
-# Rule → what it means, for people reading rejects. pandera reports a custom check by its `error`
-# text, so the rule name itself is used as that text.
+# Rule → what it means, for people reading rejects: English message ids, shown in the language in use
+# by `rule_message`. The warehouse keeps the rule (its `rejects.rule`), never the words. pandera
+# reports a custom check by its `error` text, so the rule name itself is used as that text.
 RULE_MESSAGES = {
-    "missing_value": "a required value is empty",
-    "unparseable_time": "the date/time is in no known format or does not exist",
-    "not_an_allowed_value": "the value is not one of the categories the source system uses",
-    "unknown_value": "the value is not in the source's vocabulary (data/vocabularies/<source>/v<N>.yaml): add it there",
-    "city_only": "the row names only the city (南京市 / 320100) and no street, police branch, station or committee",
-    "undecodable_row": "the row has bytes that are not text in the file's encoding (stray bytes, another encoding): fix or re-enter that row",
-    "incomplete_last_line": "the file ends inside this row: the export was cut off; re-export the month",
-    "scientific_notation": "the record ID was turned into a number in scientific notation by a spreadsheet: re-export it as text",
-    "out_of_range": "the number is outside its plausible range",
-    "unknown_district": "the district is neither a Nanjing district nor a known old name or code",
-    "district_missing": "no district and no street to place the row",
-    "jiangbei_without_street": "江北新区 row without a street: it belongs to 浦口 or 六合 by street",
-    "out_of_month": "the record is dated outside the month of the export",
-    "arrival_before_dispatch": "到达现场时间 is before 派警时间",
-    "dispatch_before_receipt": "派警时间 is before 接警时间",
-    "closed_before_intake": "办结时间 is before 受理时间",
-    "closed_before_registered": "办结日期 is before 登记日期",
-    "complete_without_answer": "a completed interview has no answer to 安全感评价",
+    "missing_value": N_("a required value is empty"),
+    "unparseable_time": N_("the date/time is in no known format or does not exist"),
+    "not_an_allowed_value": N_("the value is not one of the categories the source system uses"),
+    "unknown_value": N_("the value is not in the source's vocabulary (data/vocabularies/<source>/v<N>.yaml): add it there"),
+    "city_only": N_("the row names only the city (南京市 / 320100) and no street, police branch, station or committee"),
+    "undecodable_row": N_("the row has bytes that are not text in the file's encoding (stray bytes, another encoding): fix or re-enter that row"),
+    "incomplete_last_line": N_("the file ends inside this row: the export was cut off; re-export the month"),
+    "scientific_notation": N_("the record ID was turned into a number in scientific notation by a spreadsheet: re-export it as text"),
+    "out_of_range": N_("the number is outside its plausible range"),
+    "unknown_district": N_("the district is neither a Nanjing district nor a known old name or code"),
+    "district_missing": N_("no district and no street to place the row"),
+    "jiangbei_without_street": N_("江北新区 row without a street: it belongs to 浦口 or 六合 by street"),
+    "out_of_month": N_("the record is dated outside the month of the export"),
+    "arrival_before_dispatch": N_("到达现场时间 is before 派警时间"),
+    "dispatch_before_receipt": N_("派警时间 is before 接警时间"),
+    "closed_before_intake": N_("办结时间 is before 受理时间"),
+    "closed_before_registered": N_("办结日期 is before 登记日期"),
+    "complete_without_answer": N_("a completed interview has no answer to 安全感评价"),
 }
+
+
+def rule_message(rule: str) -> str:
+    """What a rejection rule means, in the language in use (the rule itself when it has no meaning recorded)."""
+    return _(RULE_MESSAGES[rule]) if rule in RULE_MESSAGES else rule
 
 
 def _after(later: str, earlier: str, name: str) -> pa.Check:
@@ -245,9 +252,9 @@ def check_file_month(frame: pl.DataFrame, time_column: str, month: Month, file_n
     top, count = months.group_by("m").len().sort("len", descending=True).row(0)
     if top != month.key and count > months.height / 2:
         raise WrongMonthError(
-            f"{file_name}: {count} of {months.height} rows are dated {top}, not {month.key}. "
-            f"This looks like the {top} export; put the {month.key} export in its place (or move this file to {top})"
-        )
+            _("{file}: {count} of {rows} rows are dated {found}, not {month}. This looks like the {found} export; put "
+              "the {month} export in its place (or move this file to {found})").format(
+                file=file_name, count=count, rows=months.height, found=top, month=month.key))
 
 
 def _unknown_values(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame:
