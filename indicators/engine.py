@@ -166,14 +166,12 @@ def aggregate(scores: np.ndarray, structure: Structure, method: str = "arithmeti
 
 
 def rank(values: np.ndarray) -> np.ndarray:
-    """1 = highest; ties share the best (lowest) rank of their group; missing gets no rank (0)."""
+    """1 = highest; ties share the best (lowest) rank of their group; missing gets no rank (0).
+    Ranks along the last axis, so a months × units array is ranked month by month."""
     # Scores that differ only by floating-point noise (e.g. 50 and 49.999999999) are ties.
     values = np.round(np.asarray(values, dtype=float), 9)
-    out = np.zeros(len(values), dtype=int)
-    finite = np.isfinite(values)
-    for i in np.flatnonzero(finite):
-        out[i] = 1 + int(np.sum(values[finite] > values[i]))
-    return out
+    greater = values[..., None, :] > values[..., :, None]  # [.., i, j]: unit j above unit i (NaN is never above)
+    return np.where(np.isfinite(values), 1 + greater.sum(axis=-1), 0).astype(int)
 
 
 # ------------------------------------------------------------------------------------- decompose

@@ -39,15 +39,19 @@ def _matrix(values: pl.DataFrame, units: list[str], codes: list[str], column: st
     return np.array([[np.nan if lookup.get((u, c)) is None else lookup[(u, c)] for c in codes] for u in units], float)
 
 
-def _scores(raw: np.ndarray, structure: Structure, methodology: Methodology, method: str = "goalposts") -> np.ndarray:
-    scores = normalise(raw, structure, method)
+def geometric_scores(scores: np.ndarray, methodology: Methodology) -> np.ndarray:
+    """Scores on 0..100 as the aggregation takes them: geometric means need them mapped onto a positive range."""
     if methodology.aggregation == "geometric":
         low, high = methodology.geometric_range
-        scores = low + scores * ((high - low) / 100)
+        return low + scores * ((high - low) / 100)
     return scores
 
 
-def _aggregate(scores: np.ndarray, structure: Structure, methodology: Methodology):
+def _scores(raw: np.ndarray, structure: Structure, methodology: Methodology, method: str = "goalposts") -> np.ndarray:
+    return geometric_scores(normalise(raw, structure, method), methodology)
+
+
+def aggregate_scores(scores: np.ndarray, structure: Structure, methodology: Methodology):
     return aggregate(scores, structure, methodology.aggregation, methodology.missing.rule,
                      methodology.missing.min_weight_present)
 
@@ -72,7 +76,7 @@ def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, se
         # The last alternative also takes a u that the rounding of the chances left above every edge.
         method = next((m for m, edge in edges if u < edge), edges[-1][0])
         scores = _scores(values, structure, methodology, method)
-        ranks[draw] = rank(_aggregate(scores, structure, methodology).values[ROOT])
+        ranks[draw] = rank(aggregate_scores(scores, structure, methodology).values[ROOT])
     return np.percentile(ranks, list(mc.percentiles), axis=0, method="nearest").T
 
 
@@ -124,7 +128,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     codes = structure.indicators
     raw = _matrix(values, units, codes)
     scores = _scores(raw, structure, methodology)
-    result = _aggregate(scores, structure, methodology)
+    result = aggregate_scores(scores, structure, methodology)
     districts = len(reference.district_codes)
     composite = result.values[ROOT]
     ranks = rank(composite[:districts])
