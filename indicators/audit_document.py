@@ -182,6 +182,7 @@ class AuditRun:
     files: AuditFiles
     methodology: Methodology
     folder_name: str
+    findings: list[str]
 
 
 def methodology_to_audit(choice: str | None, stored_versions: list[str]) -> tuple[Methodology, bytes]:
@@ -220,4 +221,5 @@ def audit_range(con, first: str, last: str, districts: list[str], choice: str | 
     result = audit(values.drop("methodology_version"), methodology, districts, settings)
     files = write(result, methodology, settings, hashlib.sha256(text).hexdigest(),
                   hashlib.sha256(settings_file.read_bytes()).hexdigest())
-    return AuditRun(result, files, methodology, f"{methodology.version}_{result.months[0]}_{result.months[-1]}")
+    return AuditRun(result, files, methodology, f"{methodology.version}_{result.months[0]}_{result.months[-1]}",
+                    findings(result, methodology, settings))

@@ -405,6 +405,54 @@ def export(
 
 
 @app.command()
+def audit(
+    from_month: str = typer.Option(..., "--from", help="First month of the range, YYYY-MM."),
+    to_month: str = typer.Option(None, "--to", help="Last month of the range, YYYY-MM (default: the --from month)."),
+    methodology: str = typer.Option(None, "--methodology", help="The methodology to audit: a version (v1), or a methodology file not yet adopted (a draft); default: the version the range's last month was computed with."),
+    out: Path = typer.Option(None, "--out", help="The folder to write into (default: $NSI_DATA_DIR/out/audit/<version>_<first>_<last>/)."),
+) -> None:
+    """Audit a methodology statistically on the computed district-months of a range (docs/audit.md).
+
+    Recomputes every score, sub-index and composite from the raw indicator values in the warehouse
+    under the methodology, then reports: each indicator's share of scores at the goalposts, skew and
+    kurtosis (COINr's treatment rule); correlations within and between levels, with flags; Cronbach's
+    alpha and principal components of each sub-index; the importance the data gives each sub-index and
+    indicator against its nominal weight; rank shifts when one is left out; and Sobol indices of the
+    ranking (SALib). Writes audit.pdf (with charts), audit.md and audit.json; the thresholds are in
+    indicators/audit.yaml. Reads $NSI_DATA_DIR/warehouse/nsi.duckdb only; the same warehouse gives the same bytes.
+    """
+    from indicators.audit_document import audit_range
+    from indicators.methodology import MethodologyError
+    from nsi import warehouse
+    from nsi.reference import load_reference
+
+    first, last = months_or_fail("audit", from_month, to_month, "--from")
+    root = settings_or_fail("audit").root
+    database = warehouse.database_path(root)
+    if not database.is_file():
+        fail("audit", _("no warehouse at {path}: run `nsi run` on the range first").format(path=database))
+    console.print(_("auditing {first} to {last}: recomputing the index under the methodology, then its sensitivity "
+                    "analysis (about a minute at most)").format(first=first.key, last=last.key),
+                  highlight=False, soft_wrap=True)
+    con = warehouse.connect(database, read_only=True)
+    try:
+        result = audit_range(con, first.key, last.key, load_reference().district_codes, methodology)
+    except MethodologyError as exc:
+        fail("audit", str(exc), code=1)
+    finally:
+        con.close()
+    folder = out or root / "out" / "audit" / result.folder_name
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in (("audit.json", result.files.json), ("audit.md", result.files.markdown), ("audit.pdf", result.files.pdf)):
+        (folder / name).write_bytes(data)
+    flagged = len(result.findings)
+    console.print(_("wrote {path}: methodology {version}, {months} months, {cells} district-months; {flags} findings")
+                  .format(path=folder, version=result.methodology.version, months=len(result.audit.months),
+                          cells=result.audit.district_months, flags=flagged), highlight=False, soft_wrap=True)
+
+
+
+@app.command()
 def inspect(
     file: Path = typer.Argument(..., help="A raw export: CSV (UTF-8 or GBK), XLSX or XLS."),
     source: str = typer.Option(None, "--source", help="The source it is from (hotline, police, disputes, survey); default: the one whose vocabulary recognises the most headers."),
