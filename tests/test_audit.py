@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from conftest import query
+from conftest import query, run_nsi
 
 from indicators import audit, audit_document
 from indicators.audit import ROOT
@@ -177,3 +177,21 @@ def test_the_audit_documents_are_reproducible_and_say_what_they_found(audited, t
         assert f"- {line}" in markdown
     a = first.audit.importance.filter(pl.col("code") == "A").row(0, named=True)
     assert f"| A 治安状况 | 0.3500 | {a['r_squared']:.3f} | {a['importance']:.3f} |" in markdown
+
+
+def test_nsi_audit_writes_the_three_documents_and_names_a_bad_methodology(ingested_q1, tmp_path):
+    root, _ = ingested_q1
+    result = run_nsi(["audit", "--from", "2024-01", "--to", "2024-03", "--out", str(tmp_path / "audit")], root)
+    assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == ["audit.json", "audit.md", "audit.pdf"]
+    document = json.loads((tmp_path / "audit/audit.json").read_text(encoding="utf-8"))
+    assert document["methodology"] == "v1" and document["district_months"] == 33
+    assert document["sensitivity_runs"] == audit.load_settings().sensitivity.base_samples * 23
+    assert "33 district-months" in result.stderr  # the console writes to stderr
+    # A draft methodology file can be audited before it is adopted; a broken one is named.
+    draft = tmp_path / "v2-draft.yaml"
+    draft.write_text(by_version("v1").model_dump_json(), encoding="utf-8")  # JSON is YAML
+    run_nsi(["audit", "--from", "2024-03", "--methodology", str(draft), "--out", str(tmp_path / "draft")], root)
+    assert json.loads((tmp_path / "draft/audit.json").read_text(encoding="utf-8"))["months"] == ["2024-03"]
+    draft.write_text("version: v2\n", encoding="utf-8")
+    failed = run_nsi(["audit", "--from", "2024-03", "--methodology", str(draft)], root, check=False)
+    assert failed.returncode == 1 and "v2-draft.yaml" in failed.stderr + failed.stdout
