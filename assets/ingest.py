@@ -18,6 +18,7 @@ from nsi.ingest.inspect import findings_text, inspect_failure
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
 from nsi.ingest.read import ExportFileError, MissingColumnsError
 from nsi.ingest.validate import RULE_MESSAGES, WrongMonthError
+from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.reference import load_reference
 
@@ -28,6 +29,42 @@ KNOWN_VALUES = "unknown_values_within_share"
 COMPLETE = "export_complete"
 VOLUME_BAND = (0.5, 1.6)  # of the median of the trailing three months
 
+# What the checks of a month are (their specs) and what a failed one found: the run summary and the Dagster UI
+# show them, in the language of the run.
+CHECK_TEXT = {
+    RECONCILES: N_("rows read = loaded + rejected + duplicates and re-exports dropped"),
+    ALL_DISTRICTS: N_("every one of the 11 districts has loaded rows"),
+    PLAUSIBLE_VOLUME: N_("rows loaded within 0.5–1.6× the median of the three months before"),
+    COMPLETE: N_("the export looks whole: last line complete, rows within the band of data/reference/volumes.csv and "
+                 "against last year, most days of the month covered; a month that fails is computed but not "
+                 "published without a reason"),
+    KNOWN_VALUES: N_("rows rejected for a value the vocabulary does not know stay within the share the methodology "
+                     "allows (unknown_values.max_share)"),
+}
+FAILED_TEXT = {
+    RECONCILES: N_("{month}: {read} rows read, but {loaded} loaded + {rejected} rejected + {dropped} dropped"),
+    ALL_DISTRICTS: N_("{month}: no rows loaded for {districts}"),
+    KNOWN_VALUES: N_("{month}: {rows} rows ({share}) have values the vocabulary does not know, more than {allowed}; "
+                     "add the values listed by `nsi inspect` (or the run summary) to data/vocabularies/{vocabulary}.yaml, "
+                     "then run the month again"),
+    PLAUSIBLE_VOLUME: N_("{month}: {rows} rows against a trailing median of {median}"),
+}
+LOG_TEXT = {
+    "two_exports": N_("two exports for {month}: {files}"),
+    "keep_one": N_("Keep only the one to load"),
+    "development_key": N_("NSI_PII_KEY is not set: personal data is hashed with the development key"),
+    "read": N_("{source} {month}: read {rows} rows from {file} ({encoding}, vocabulary {vocabulary})"),
+    "unknown_values": N_("{source} {month}: values not in {vocabulary}: {values}"),
+    "incomplete": N_("{source} {month}: the export may be incomplete: {problems}"),
+    "loaded": N_("{source} {month}: read {read}, loaded {loaded}, rejected {rejected}, duplicates {duplicates}, "
+                 "re-exports {reexports}"),
+}
+
+
+def said(key: str) -> str:
+    """One of LOG_TEXT's messages in the language in use."""
+    return _(LOG_TEXT[key])
+
 
 def find_export(warehouse: NsiWarehouse, source: str, month: str):
     folder = warehouse.raw / source
@@ -35,8 +72,8 @@ def find_export(warehouse: NsiWarehouse, source: str, month: str):
     if not candidates:
         return folder / f"{month}.csv"  # read_export says it is missing and where it goes
     if len(candidates) > 1:
-        raise ExportFileError(candidates[0], f"two exports for {month}: {', '.join(p.name for p in candidates)}",
-                              "Keep only the one to load")
+        raise ExportFileError(candidates[0], said("two_exports").format(
+            month=month, files=", ".join(p.name for p in candidates)), said("keep_one"))
     return candidates[0]
 
 
@@ -89,7 +126,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 record_extract(con, extracted)
             if extracted.development_key:
-                context.log.warning("NSI_PII_KEY is not set: personal data is hashed with the development key")
+                context.log.warning(said("development_key"))
             unknown = extracted.unknown_values
             add_month_metadata(context, month, {
                 "rows_read": extracted.rows_read, "file": extracted.file_name, "input_sha256": extracted.sha256,
@@ -97,11 +134,13 @@ def build_extract(source: str) -> dg.AssetsDefinition:
                 "unknown_value_rows": int(unknown["rows"].sum()) if unknown.height else 0,
                 "unknown_values": frame_table(unknown.select("column", "value", "rows", "action")),
             })
-            context.log.info(f"{source} {month}: read {extracted.rows_read} rows from {extracted.file_name} "
-                             f"({extracted.encoding}, vocabulary {vocabulary.name})")
+            context.log.info(said("read").format(source=source, month=month, rows=extracted.rows_read,
+                                                        file=extracted.file_name, encoding=extracted.encoding,
+                                                        vocabulary=vocabulary.name))
             if unknown.height:
                 listed = "; ".join(f"{r['column']} '{r['value']}' ×{r['rows']} ({r['action']})" for r in unknown.head(10).iter_rows(named=True))
-                context.log.warning(f"{source} {month}: values not in {vocabulary.name}: {listed}")
+                context.log.warning(said("unknown_values").format(source=source, month=month,
+                                                                         vocabulary=vocabulary.name, values=listed))
         return dg.MaterializeResult()
 
     return _extract
@@ -120,19 +159,11 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             "file, row, column and rule; duplicates and re-exports of last month dropped and counted. Each month's "
             "materialization: rows read, loaded, rejected and dropped, rejections by rule, districts covered."),
         check_specs=[
-            monthly_check(RECONCILES, f"valid_{source}", blocking=True,
-                          description="rows read = loaded + rejected + duplicates and re-exports dropped"),
-            monthly_check(ALL_DISTRICTS, f"valid_{source}", blocking=True,
-                          description="every one of the 11 districts has loaded rows"),
-            monthly_check(PLAUSIBLE_VOLUME, f"valid_{source}",
-                          description="rows loaded within 0.5–1.6× the median of the three months before"),
-            monthly_check(COMPLETE, f"valid_{source}",
-                          description="the export looks whole: last line complete, rows within the band of "
-                                      "data/reference/volumes.csv and against last year, most days of the month "
-                                      "covered; a month that fails is computed but not published without a reason"),
-            monthly_check(KNOWN_VALUES, f"valid_{source}", blocking=True,
-                          description="rows rejected for a value the vocabulary does not know stay within the share "
-                                      "the methodology allows (unknown_values.max_share)"),
+            monthly_check(RECONCILES, f"valid_{source}", blocking=True, description=_(CHECK_TEXT[RECONCILES])),
+            monthly_check(ALL_DISTRICTS, f"valid_{source}", blocking=True, description=_(CHECK_TEXT[ALL_DISTRICTS])),
+            monthly_check(PLAUSIBLE_VOLUME, f"valid_{source}", description=_(CHECK_TEXT[PLAUSIBLE_VOLUME])),
+            monthly_check(COMPLETE, f"valid_{source}", description=_(CHECK_TEXT[COMPLETE])),
+            monthly_check(KNOWN_VALUES, f"valid_{source}", blocking=True, description=_(CHECK_TEXT[KNOWN_VALUES])),
         ],
     )
     def _valid(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pins: RunPins, settings: SettingsResource):
@@ -159,19 +190,20 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             with warehouse.connect() as con:
                 warehouse_tables.replace_months(con, [warehouse_tables.MonthWrite(
                     "completeness", completeness.frame(findings), {"source": source, "month": key})])
-            incomplete = [f"{f.check}: {f.detail}" for f in findings if not f.passed]
+            incomplete = [f"{f.check}: {completeness.said(f.detail)}" for f in findings if not f.passed]
             if incomplete:
-                context.log.warning(f"{source} {key}: the export may be incomplete: " + "; ".join(incomplete))
+                context.log.warning(said("incomplete").format(source=source, month=key,
+                                                                     problems="; ".join(incomplete)))
             limit = pins.methodology(key).unknown_values.max_share
             unknown_rows = validated.rejected_by_rule.get("unknown_value", 0)
             share = unknown_rows / validated.rows_read if validated.rows_read else 0.0
             missing = sorted(all_codes - set(loaded.districts_covered))
             outside_band = median is not None and not (
                 VOLUME_BAND[0] * median <= validated.rows_loaded <= VOLUME_BAND[1] * median)
-            context.log.info(
-                f"{source} {key}: read {validated.rows_read}, loaded {validated.rows_loaded}, rejected "
-                f"{validated.rows_rejected}, duplicates {validated.duplicates_dropped}, re-exports {validated.reexports_dropped}"
-            )
+            context.log.info(said("loaded").format(
+                source=source, month=key, read=validated.rows_read, loaded=validated.rows_loaded,
+                rejected=validated.rows_rejected, duplicates=validated.duplicates_dropped,
+                reexports=validated.reexports_dropped))
             add_month_metadata(context, key, {
                 "rows_read": validated.rows_read, "rows_loaded": validated.rows_loaded,
                 "rows_rejected": validated.rows_rejected, "duplicates_dropped": validated.duplicates_dropped,
@@ -181,26 +213,29 @@ def build_valid(source: str) -> dg.AssetsDefinition:
                 "districts_covered": len(loaded.districts_covered),
             })
             checks.add(key, RECONCILES, validated.reconciles, description=None if validated.reconciles else (
-                f"{key}: {validated.rows_read} rows read, but {validated.rows_loaded} loaded + {validated.rows_rejected} "
-                f"rejected + {validated.duplicates_dropped + validated.reexports_dropped} dropped"), metadata={
+                _(FAILED_TEXT[RECONCILES]).format(month=key, read=validated.rows_read, loaded=validated.rows_loaded,
+                                                  rejected=validated.rows_rejected,
+                                                  dropped=validated.duplicates_dropped + validated.reexports_dropped)),
+                metadata={
                 "rows_read": validated.rows_read, "rows_loaded": validated.rows_loaded,
                 "rows_rejected": validated.rows_rejected,
                 "rows_dropped": validated.duplicates_dropped + validated.reexports_dropped})
             checks.add(key, ALL_DISTRICTS, not missing,
-                       description=f"{key}: no rows loaded for {', '.join(missing)}" if missing else None,
+                       description=_(FAILED_TEXT[ALL_DISTRICTS]).format(month=key, districts=", ".join(missing))
+                       if missing else None,
                        metadata={"missing_districts": dg.MetadataValue.json(missing)})
             checks.add(key, COMPLETE, not incomplete, severity=dg.AssetCheckSeverity.WARN,
                        description=f"{key}: {'; '.join(incomplete)}" if incomplete else None,
                        metadata={"incomplete": dg.MetadataValue.json(incomplete)})
             checks.add(key, KNOWN_VALUES, share <= limit,
                        description=None if share <= limit else (
-                           f"{key}: {unknown_rows} rows ({share:.1%}) have values the vocabulary does not know, more "
-                           f"than {limit:.1%}; add the values listed by `nsi inspect` (or the run summary) to "
-                           f"data/vocabularies/{loaded.vocabulary}.yaml, then run the month again"),
+                           _(FAILED_TEXT[KNOWN_VALUES]).format(month=key, rows=unknown_rows, share=f"{share:.1%}",
+                                                               allowed=f"{limit:.1%}", vocabulary=loaded.vocabulary)),
                        metadata={"rows": unknown_rows, "share": round(share, 4), "allowed": limit})
             checks.add(key, PLAUSIBLE_VOLUME, not outside_band, severity=dg.AssetCheckSeverity.WARN,
-                       description=f"{key}: {validated.rows_loaded} rows against a trailing median of {median:.0f}"
-                                   if outside_band else None,
+                       description=_(FAILED_TEXT[PLAUSIBLE_VOLUME]).format(month=key, rows=validated.rows_loaded,
+                                                                           median=f"{median:.0f}")
+                       if outside_band else None,
                        metadata={"rows_loaded": validated.rows_loaded, "trailing_median": median})
         yield dg.MaterializeResult()
         yield from checks.results()

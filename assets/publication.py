@@ -12,12 +12,29 @@ from assets.per_month import add_month_metadata
 from assets.resources import BriefingRenderer, NsiWarehouse, RunPins
 from indicators.methodology import Methodology
 from nsi.ingest.completeness import failed_text
+from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.publication import manifest, revisions
 from nsi.publication.work import work_dir
 from nsi.reference import load_reference
 from reports.briefing import month_briefings
 from reports.render import render_all
+
+
+# What publication says in the run summary and the Dagster UI.
+TEXT = {
+    "incomplete": N_("{month} is not published: its exports may be incomplete ({failed}). Its results are in {folder}. "
+                     "Put the complete exports in raw/ and run the month again, or publish it as it is with "
+                     "--reason \"…\" (e.g. the source system confirmed the figures)"),
+    # The outcome of a month (revisions.Publication.status), for the run's log.
+    "published": N_("{month}: revision {revision} published"),
+    "unchanged": N_("{month}: revision {revision} unchanged (the results are those already published)"),
+}
+
+
+def said(key: str) -> str:
+    """One of TEXT's messages in the language in use."""
+    return _(TEXT[key])
 
 
 class PublicationConfig(dg.Config):
@@ -31,7 +48,7 @@ def corrected_briefings(con, month: str, methodology: Methodology, correction: d
 
     The same function makes the published correction and its rebuild by `nsi verify`, so both give the same bytes."""
     jobs = month_briefings(con, Month.parse(month), load_reference(), methodology, correction=correction)
-    return {f"reports/{code}.pdf": pdf for code, pdf, _ in render_all(jobs, pool=pool)}
+    return {f"reports/{code}.pdf": pdf for code, pdf, _refused in render_all(jobs, pool=pool)}
 
 
 @dg.asset(
@@ -55,10 +72,8 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
         with warehouse.connect() as con:
             incomplete = manifest.incomplete_inputs(con, key)
             if incomplete and not config.reason:
-                raise dg.Failure(description=(
-                    f"{key} is not published: its exports may be incomplete ({failed_text(incomplete)}). "
-                    f"Its results are in {folder}. Put the complete exports in raw/ and run the month again, or "
-                    f"publish it as it is with --reason \"…\" (e.g. the source system confirmed the figures)"))
+                raise dg.Failure(description=said("incomplete").format(month=key, failed=failed_text(incomplete),
+                                                                          folder=folder))
             names = {i.code: i.name_zh for i in pins.methodology(key).indicators}
             manifest.write(manifest.build(con, key, folder, context.run.run_id, indicator_names=names), folder)
 
@@ -71,7 +86,7 @@ def publication(context: dg.AssetExecutionContext, config: PublicationConfig, wa
             raise dg.Failure(description=f"{key}: {exc}") from exc
         with warehouse.connect() as con:
             revisions.record(con, outcome, context.run.run_id)
-        context.log.info(f"{key}: revision {outcome.revision} {outcome.status}")
+        context.log.info(_(TEXT[outcome.status]).format(month=key, revision=outcome.revision))
         add_month_metadata(context, key, {"revision": outcome.revision, "status": outcome.status,
                                           "reason": outcome.reason or ""})
     return dg.MaterializeResult()

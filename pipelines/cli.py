@@ -56,6 +56,14 @@ def fail(command: str, message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def said(texts: dict[str, str], key: str) -> str:
+    """A message of one of the tables below, in the language in use."""
+    return _(texts[key])
+
+
+FROM_AFTER_TO = N_("--to {last} is before --from {first}")
+
+
 def months_or_fail(command: str, first: str, last: str | None,
                    reversed_range: str = N_("--to {last} is before the month {first}")):
     try:
@@ -94,7 +102,7 @@ def sample(
     """
     from nsi.sample.generate import resolve_dialects, sample as write_sample
 
-    first, last = months_or_fail("sample", from_month, to_month, N_("--to {last} is before --from {first}"))
+    first, last = months_or_fail("sample", from_month, to_month, FROM_AFTER_TO)
     if not 0 < scale <= 10:
         fail("sample", _("--scale {scale} must be in (0, 10]").format(scale=scale))
     unknown = sorted(set(source) - set(SOURCES))
@@ -252,16 +260,25 @@ def compose(
     console.print(_("wrote {path} ({units} units)").format(path=out, units=result.height), highlight=False)
 
 
+# What `nsi verify` says around the lines of pipelines.verify: message ids of the catalogue. The keywords that
+# begin a line of differences (DIFFERENT, MISSING, ALTERED, CHAIN, INDEX, STACK) are fixed, in every language,
+# for scripts that read the output.
 VERIFY_TEXT = {
-    "arguments": "give a month, or a range with --from and --to, not both",
-    "revision_of_one": "--revision names a revision of one month: give the month alone",
-    "verifying": "verifying {first}: rebuilding from the archive (this runs the pipeline again)",
-    "verifying_range": "verifying {first} to {last}: rebuilding from the archive in one pass (this runs the pipeline again)",
-    "checkout": "Byte identity needs the stack the month was published with: check out {commit} "
-                "(`git checkout` it, then `bash scripts/setup.sh`) and verify again.",
-    "summary": "{month}: {identical} of {files} {kind} files rebuilt byte for byte; index values {index}; "
-               "{altered} {kind} files altered afterwards; verdict: {verdict}",
-    "range_summary": "{first} to {last}: {identical} of {months} months identical; verdict: {verdict}",
+    "arguments": N_("give a month, or a range with --from and --to, not both"),
+    "revision_of_one": N_("--revision names a revision of one month: give the month alone"),
+    "verifying": N_("verifying {first}: rebuilding from the archive (this runs the pipeline again)"),
+    "verifying_range": N_("verifying {first} to {last}: rebuilding from the archive in one pass (this runs the pipeline "
+                          "again)"),
+    "altered": N_("{path}: the {kind} file no longer matches its manifest"),
+    "checkout": N_("Byte identity needs the stack the month was published with: check out {commit} "
+                   "(`git checkout` it, then `bash scripts/setup.sh`) and verify again."),
+    "summary": N_("{month}: {identical} of {files} {kind} files rebuilt byte for byte; {index}; "
+                  "{altered} {kind} files altered afterwards; {verdict}"),
+    "index_match": N_("index values match"),
+    "index_differ": N_("index values differ"),
+    "range_summary": N_("{first} to {last}: {identical} of {months} months identical; {verdict}"),
+    "identical": N_("verdict: identical"),
+    "not_identical": N_("verdict: NOT identical"),
 }
 
 
@@ -283,20 +300,20 @@ def verify(month: str = typer.Argument(None, help="Computed or published month t
     --from/--to verifies a range in one pass (each month ingested and indexed once, in order) and prints
     one line per month: the month, its verdict and what differs; exit 1 if any month is not identical.
     """
-    from pipelines.verify import VerifyError, verify_months
+    from pipelines.verify import VerifyError, kind_word, verify_months
     from pipelines.verify import verify as run_verify
 
     if (month is None) == (from_month is None) or (to_month and not from_month):
-        fail("verify", VERIFY_TEXT["arguments"])
+        fail("verify", said(VERIFY_TEXT, "arguments"))
     if from_month is not None:
-        first, last = months_or_fail("verify", from_month, to_month, "--from")
+        first, last = months_or_fail("verify", from_month, to_month, FROM_AFTER_TO)
         if revision is not None and first != last:
-            fail("verify", VERIFY_TEXT["revision_of_one"])
+            fail("verify", said(VERIFY_TEXT, "revision_of_one"))
     else:
         first, last = months_or_fail("verify", month, None)
     settings = settings_or_fail("verify")
     if from_month is not None:
-        console.print(VERIFY_TEXT["verifying_range"].format(first=first.key, last=last.key), highlight=False)
+        console.print(said(VERIFY_TEXT, "verifying_range").format(first=first.key, last=last.key), highlight=False)
         reports = verify_months(settings, first.key, last.key, revision=revision)
         for report in reports:
             console.print(report.line(), style=None if report.ok else "red", highlight=False, markup=False,
@@ -305,12 +322,12 @@ def verify(month: str = typer.Argument(None, help="Computed or published month t
         for line in stack:
             console.print(f"STACK     {line}", style="yellow", highlight=False, markup=False, soft_wrap=True)
         good = sum(1 for report in reports if report.ok)
-        console.print(VERIFY_TEXT["range_summary"].format(first=first.key, last=last.key, identical=good,
-                                                          months=len(reports),
-                                                          verdict="identical" if good == len(reports) else "NOT identical"),
+        verdict = said(VERIFY_TEXT, "identical" if good == len(reports) else "not_identical")
+        console.print(said(VERIFY_TEXT, "range_summary").format(first=first.key, last=last.key, identical=good,
+                                                                months=len(reports), verdict=verdict),
                       highlight=False, soft_wrap=True)
         raise typer.Exit(0 if good == len(reports) else 1)
-    console.print(VERIFY_TEXT["verifying"].format(first=first.key), highlight=False)
+    console.print(said(VERIFY_TEXT, "verifying").format(first=first.key), highlight=False)
     try:
         report = run_verify(settings, first.key, revision=revision)
     except VerifyError as exc:
@@ -320,8 +337,8 @@ def verify(month: str = typer.Argument(None, help="Computed or published month t
     for path in report.missing:
         console.print(f"MISSING   {path}", style="red", highlight=False, soft_wrap=True)
     for path in report.altered:
-        console.print(f"ALTERED   {path}: the {report.kind} file no longer matches its manifest", style="red",
-                      highlight=False, soft_wrap=True)
+        console.print("ALTERED   " + said(VERIFY_TEXT, "altered").format(path=path, kind=kind_word(report.kind)),
+                      style="red", highlight=False, soft_wrap=True)
     for line in report.chain:
         console.print(f"CHAIN     {line}", style="red", highlight=False, soft_wrap=True)
     for line in report.index_differences:
@@ -329,26 +346,26 @@ def verify(month: str = typer.Argument(None, help="Computed or published month t
     for line in report.stack_differences:
         console.print(f"STACK     {line}", style="yellow", highlight=False, soft_wrap=True)
     if report.stack_differences and not report.ok:
-        console.print(VERIFY_TEXT["checkout"].format(commit=report.published_commit.removesuffix("+uncommitted")),
+        console.print(said(VERIFY_TEXT, "checkout").format(commit=report.published_commit.removesuffix("+uncommitted")),
                       highlight=False, soft_wrap=True)
     files = len(report.identical) + len(report.different) + len(report.missing)
-    console.print(VERIFY_TEXT["summary"].format(month=first.key, identical=len(report.identical), files=files,
-                                                kind=report.kind,
-                                                index="match" if not report.index_differences else "differ",
-                                                altered=len(report.altered),
-                                                verdict="identical" if report.ok else "NOT identical"),
+    console.print(said(VERIFY_TEXT, "summary").format(
+        month=first.key, identical=len(report.identical), files=files, kind=kind_word(report.kind),
+        index=said(VERIFY_TEXT, "index_differ" if report.index_differences else "index_match"),
+        altered=len(report.altered), verdict=said(VERIFY_TEXT, "identical" if report.ok else "not_identical")),
                   highlight=False, soft_wrap=True)
     raise typer.Exit(0 if report.ok else 1)
 
 
 # What `nsi export` says: whole sentences with placeholders, each one message of the catalogue.
 EXPORT_MESSAGES = {
-    "month_or_range": "give one month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03), not both",
-    "no_month": "give a month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03)",
-    "lang": "--lang {lang}: choose zh or en",
-    "no_warehouse": "there is no warehouse at {path}; run `nsi run` for the months first",
-    "not_computed": "{problem}; compute the months with `nsi run` first",
-    "wrote": "wrote {path} (months {months}, names in {lang})",
+    "month_or_range": N_("give one month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03), not both"),
+    "no_month": N_("give a month (nsi export 2024-03) or a range (--from 2024-01 --to 2024-03)"),
+    "lang": N_("--lang {lang}: choose zh or en"),
+    "no_warehouse": N_("there is no warehouse at {path}; run `nsi run` for the months first"),
+    "not_computed": N_("{problem}; compute the months with `nsi run` first"),
+    "wrote": N_("wrote {path} (months {months}, names in {lang})"),
+    "months": N_("{first} to {last}"),
 }
 
 
@@ -376,31 +393,31 @@ def export(
     from nsi.publication.workbook_tables import NothingToExport
 
     if month and (from_month or to_month):
-        fail("export", EXPORT_MESSAGES["month_or_range"])
+        fail("export", said(EXPORT_MESSAGES, "month_or_range"))
     if not month and not from_month:
-        fail("export", EXPORT_MESSAGES["no_month"])
+        fail("export", said(EXPORT_MESSAGES, "no_month"))
     if lang not in ("zh", "en"):
-        fail("export", EXPORT_MESSAGES["lang"].format(lang=lang))
-    first, last = months_or_fail("export", month or from_month, None if month else to_month, "--from")
+        fail("export", said(EXPORT_MESSAGES, "lang").format(lang=lang))
+    first, last = months_or_fail("export", month or from_month, None if month else to_month, FROM_AFTER_TO)
     root = settings_or_fail("export").root
     database = warehouse.database_path(root)
     if not database.is_file():
-        fail("export", EXPORT_MESSAGES["no_warehouse"].format(path=database))
+        fail("export", said(EXPORT_MESSAGES, "no_warehouse").format(path=database))
     span = first.key if first == last else f"{first.key}_{last.key}"
     target = out or root / "out" / "exports" / f"nsi-{span}-{lang}.xlsx"
     con = warehouse.connect(database, read_only=True)
     try:
         data = workbook.build(con, first, last, by_version, lang=lang, extract_dir=database.with_name("extract"))
     except NothingToExport as exc:
-        fail("export", EXPORT_MESSAGES["not_computed"].format(problem=exc), code=1)
+        fail("export", said(EXPORT_MESSAGES, "not_computed").format(problem=exc), code=1)
     finally:
         con.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.part")
     partial.write_bytes(data)
     partial.replace(target)
-    months = first.key if first == last else f"{first.key} to {last.key}"
-    console.print(EXPORT_MESSAGES["wrote"].format(path=target, months=months, lang=lang),
+    months = first.key if first == last else said(EXPORT_MESSAGES, "months").format(first=first.key, last=last.key)
+    console.print(said(EXPORT_MESSAGES, "wrote").format(path=target, months=months, lang=lang),
                   highlight=False, soft_wrap=True)
 
 
@@ -426,7 +443,7 @@ def audit(
     from nsi import warehouse
     from nsi.reference import load_reference
 
-    first, last = months_or_fail("audit", from_month, to_month, "--from")
+    first, last = months_or_fail("audit", from_month, to_month, FROM_AFTER_TO)
     root = settings_or_fail("audit").root
     database = warehouse.database_path(root)
     if not database.is_file():

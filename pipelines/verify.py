@@ -33,31 +33,56 @@ from assets.resources import RunPins
 from indicators.methodology import by_version
 from nsi import vocabulary as vocabularies
 from nsi.ingest.pii import pii_key
+from nsi.messages import N_, _
 from nsi.month import Month, months_between
 from nsi.publication import manifest as manifests
 from nsi.publication.manifest import code_version, sha256_of
 from nsi.publication.work import work_dir
 from nsi.warehouse import database_path
 
-# Every sentence verify says, in one place (placeholders filled by str.format).
+# Every sentence verify says, in one place: message ids of the catalogue, said with _() where they are shown
+# (placeholders filled by str.format). Nothing verify says is stored.
 TEXT = {
-    "no_manifest": "{month} has no manifest.json under {folder}: it was never computed",
-    "no_revision": "{month} has no manifest.json under {folder}: no revision {revision}",
-    "input_missing": "archived input {file} of {source} {month} is missing from the archive ({sha}…)",
-    "input_altered": "archived input {file} of {source} {month} does not match its recorded sha256: the archive was altered",
-    "history_broken": "cannot be rebuilt: {problem} (a month its results depend on)",
-    "rebuild_failed": "the rebuild of {first}–{last} failed: {failures}",
-    "vocabulary_unloadable": "the month was read with vocabulary {source}/v{version}, which cannot be loaded: {error}",
-    "vocabulary_edited": "vocabulary {source}/v{version} (edited since the month was computed: sha256 {old}… → {new}…)",
-    "stack": "{label}: published with {published}, rebuilt with {rebuilt}",
-    "different": "{path} differs from its manifest",
-    "missing": "{path} was not rebuilt",
-    "altered": "{path} was altered after the month was computed",
-    "chain": "manifest.json of revision {previous} no longer has the sha256 revision {revision} recorded for it",
-    "index": "index values of {codes} differ",
-    "line_identical": "{month}: verdict: identical ({count} {kind} files rebuilt byte for byte, index values match)",
-    "line_different": "{month}: verdict: NOT identical ({what})",
+    "no_manifest": N_("{month} has no manifest.json under {folder}: it was never computed"),
+    "no_revision": N_("{month} has no manifest.json under {folder}: no revision {revision}"),
+    "input_missing": N_("archived input {file} of {source} {month} is missing from the archive ({sha}…)"),
+    "input_altered": N_("archived input {file} of {source} {month} does not match its recorded sha256: the archive was altered"),
+    "history_broken": N_("cannot be rebuilt: {problem} (a month its results depend on)"),
+    "rebuild_failed": N_("the rebuild of {first}–{last} failed: {failures}"),
+    "vocabulary_unloadable": N_("the month was read with vocabulary {source}/v{version}, which cannot be loaded: {error}"),
+    "vocabulary_edited": N_("vocabulary {source}/v{version} (edited since the month was computed: sha256 {old}… → {new}…)"),
+    "stack": N_("{label}: published with {published}, rebuilt with {rebuilt}"),
+    "different": N_("{path} differs from its manifest"),
+    "missing": N_("{path} was not rebuilt"),
+    "altered": N_("{path} was altered after the month was computed"),
+    "chain": N_("manifest.json of revision {previous} no longer has the sha256 revision {revision} recorded for it"),
+    "index": N_("index values of {codes} differ"),
+    "index_value": N_("{column} recorded {recorded} vs rebuilt {rebuilt}"),
+    "index_row": N_("{code}: warehouse {published} vs rebuilt {rebuilt}"),
+    "line_identical": N_("{month}: verdict: identical ({count} {kind} files rebuilt byte for byte, index values match)"),
+    "line_different": N_("{month}: verdict: NOT identical ({what})"),
+    "unknown": N_("unknown"),
+    # The personal-data key: what the month was published with, what it was rebuilt with.
+    "key_development_rebuilt_configured": N_("personal-data key: published with the development key (NSI_PII_KEY was "
+                                             "not set), rebuilt with the configured key"),
+    "key_development_rebuilt_development": N_("personal-data key: published with the development key (NSI_PII_KEY was "
+                                              "not set), rebuilt with the development key (NSI_PII_KEY is not set)"),
+    "key_configured_rebuilt_development": N_("personal-data key: published with a configured key, rebuilt with the "
+                                             "development key (NSI_PII_KEY is not set); set NSI_PII_KEY to the month's key"),
+    "key_unrecorded_rebuilt_development": N_("personal-data key: published with an unrecorded key, rebuilt with the "
+                                             "development key (NSI_PII_KEY is not set); set NSI_PII_KEY to the month's key"),
 }
+def said(key: str) -> str:
+    """One of TEXT's messages in the language in use."""
+    return _(TEXT[key])
+
+
+# A month's kind (VerifyReport.kind) as the lines name it.
+KIND_WORDS = {"published": N_("published"), "computed": N_("computed")}
+
+
+def kind_word(kind: str) -> str:
+    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
 
 
 class VerifyError(Exception):
@@ -88,36 +113,40 @@ class VerifyReport:
     def line(self) -> str:
         """The month, its verdict and what differs, in one line (`nsi verify --from … --to …`)."""
         if self.ok:
-            return TEXT["line_identical"].format(month=self.month, count=len(self.identical), kind=self.kind)
+            return said("line_identical").format(month=self.month, count=len(self.identical),
+                                                     kind=kind_word(self.kind))
         what = [self.problem] if self.problem else []
-        what += [TEXT["different"].format(path=p) for p in self.different]
-        what += [TEXT["missing"].format(path=p) for p in self.missing]
-        what += [TEXT["altered"].format(path=p) for p in self.altered]
+        what += [said("different").format(path=p) for p in self.different]
+        what += [said("missing").format(path=p) for p in self.missing]
+        what += [said("altered").format(path=p) for p in self.altered]
         what += self.chain
         if self.index_differences:
-            what.append(TEXT["index"].format(codes=", ".join(d.split(":", 1)[0] for d in self.index_differences)))
-        return TEXT["line_different"].format(month=self.month, what="; ".join(what))
+            what.append(said("index").format(codes=", ".join(d.split(":", 1)[0] for d in self.index_differences)))
+        return said("line_different").format(month=self.month, what="; ".join(what))
 
 
-STACK_PARTS = {"git_commit": "code (git commit)", "lock_file_sha256": "Python packages (sha256 of requirements.lock)",
-               "reference_data_version": "reference data"}
+STACK_PARTS = {"git_commit": N_("code (git commit)"),
+               "lock_file_sha256": N_("Python packages (sha256 of requirements.lock)"),
+               "reference_data_version": N_("reference data")}
 
 
 def stack_differences(published: dict, current: dict) -> list[str]:
     """Which of code, packages and reference data differ between publication and this rebuild."""
-    return [TEXT["stack"].format(label=label, published=published.get(part, "unknown"), rebuilt=current.get(part, "unknown"))
+    unknown = said("unknown")
+    return [said("stack").format(label=_(label), published=published.get(part, unknown),
+                                    rebuilt=current.get(part, unknown))
             for part, label in STACK_PARTS.items() if published.get(part) != current.get(part)]
 
 
 def key_differences(published: str | None, rebuilt_with_development_key: bool) -> list[str]:
     """What verify says about the personal-data key: a month published (or rebuilt) with the development
     key is named, since its hashes are not protected by a secret. Informational: no output holds a hash."""
-    rebuilt = "the development key (NSI_PII_KEY is not set)" if rebuilt_with_development_key else "the configured key"
     if published == "development":
-        return [f"personal-data key: published with the development key (NSI_PII_KEY was not set), rebuilt with {rebuilt}"]
+        rebuilt = "development" if rebuilt_with_development_key else "configured"
+        return [_(TEXT[f"key_development_rebuilt_{rebuilt}"])]
     if rebuilt_with_development_key:
-        return [f"personal-data key: published with {'a configured key' if published == 'configured' else 'an unrecorded key'}, "
-                f"rebuilt with {rebuilt}; set NSI_PII_KEY to the month's key"]
+        published = "configured" if published == "configured" else "unrecorded"
+        return [_(TEXT[f"key_{published}_rebuilt_development"])]
     return []
 
 
@@ -144,14 +173,14 @@ def find_manifest(root: Path, month: str, revision: int | None = None) -> Subjec
     if revision is not None:
         folder = root / "published" / month / f"rev-{revision}"
         if not (folder / "manifest.json").exists():
-            raise VerifyError(TEXT["no_revision"].format(month=month, folder=folder, revision=revision))
+            raise VerifyError(said("no_revision").format(month=month, folder=folder, revision=revision))
         kind = "published"
     elif (root / "out" / month / "manifest.json").exists():
         folder, kind = root / "out" / month, "published"
     else:
         folder, kind = work_dir(root, month), "computed"
         if not (folder / "manifest.json").exists():
-            raise VerifyError(TEXT["no_manifest"].format(month=month, folder=folder))
+            raise VerifyError(said("no_manifest").format(month=month, folder=folder))
     return Subject(month, json.loads((folder / "manifest.json").read_text(encoding="utf-8")), folder, kind)
 
 
@@ -227,12 +256,12 @@ def archive_problem(archive: Path, month: str, item: dict, checked: dict[str, bo
     """Why an input cannot be restored from the archive (missing or altered), or None."""
     source = archive / item["sha256"]
     if not source.exists():
-        return TEXT["input_missing"].format(file=item["file_name"], source=item["source"], month=month,
+        return said("input_missing").format(file=item["file_name"], source=item["source"], month=month,
                                             sha=item["sha256"][:12])
     if item["sha256"] not in checked:
         checked[item["sha256"]] = sha256_of(source) == item["sha256"]
     if not checked[item["sha256"]]:
-        return TEXT["input_altered"].format(file=item["file_name"], source=item["source"], month=month)
+        return said("input_altered").format(file=item["file_name"], source=item["source"], month=month)
     return None
 
 
@@ -245,7 +274,7 @@ def restorable(subject: Subject, archive: Path, checked: dict[str, bool]) -> str
     for month in sorted(m for m in months if m != subject.month):
         for item in months[month]["inputs"]:
             if problem := archive_problem(archive, month, item, checked):
-                return TEXT["history_broken"].format(problem=problem)
+                return said("history_broken").format(problem=problem)
     return None
 
 
@@ -271,7 +300,7 @@ def _run(settings, rebuild: Rebuild, first: str, last: str, stages: list[str]) -
 
     outcome = run_months(Month.parse(first), Month.parse(last), settings, stages, rebuild=rebuild)
     if not outcome.success:
-        raise VerifyError(TEXT["rebuild_failed"].format(first=first, last=last,
+        raise VerifyError(said("rebuild_failed").format(first=first, last=last,
                                                         failures="; ".join(outcome.failures or outcome.failed_checks)))
 
 
@@ -294,9 +323,9 @@ def _edited_vocabularies(used: dict[str, tuple[int, str | None]], directory: Pat
         try:
             current = vocabularies.load(source, version, directory)
         except vocabularies.VocabularyError as exc:
-            raise VerifyError(TEXT["vocabulary_unloadable"].format(source=source, version=version, error=exc)) from exc
+            raise VerifyError(said("vocabulary_unloadable").format(source=source, version=version, error=exc)) from exc
         if sha and current.sha256 != sha:
-            differences.add(TEXT["vocabulary_edited"].format(source=source, version=version, old=sha[:12],
+            differences.add(said("vocabulary_edited").format(source=source, version=version, old=sha[:12],
                                                              new=current.sha256[:12]))
     return sorted(differences)
 
@@ -372,7 +401,7 @@ def broken_links(root: Path, month: str, manifest: dict) -> list[str]:
         previous = manifest["previous_revision"]
         earlier = root / "published" / month / f"rev-{previous}" / "manifest.json"
         if not earlier.exists() or sha256_of(earlier) != manifest["previous_manifest_sha256"]:
-            broken.append(TEXT["chain"].format(previous=previous, revision=manifest["revision"]))
+            broken.append(said("chain").format(previous=previous, revision=manifest["revision"]))
             break
         manifest = json.loads(earlier.read_text(encoding="utf-8"))
     return broken
@@ -433,7 +462,8 @@ def _compare_recorded_index(recorded: list[dict], scratch: Path, month: str) -> 
         a, b = published.get(code, {}), rebuilt.get(code, {})
         columns = [c for c in dict.fromkeys([*a, *b]) if a.get(c) != b.get(c)]
         if columns:
-            differences.append(f"{code}: " + ", ".join(f"{c} recorded {a.get(c)} vs rebuilt {b.get(c)}" for c in columns))
+            differences.append(f"{code}: " + ", ".join(said("index_value").format(column=c, recorded=a.get(c),
+                                                                                       rebuilt=b.get(c)) for c in columns))
     return differences
 
 
@@ -448,5 +478,5 @@ def _compare_index(data_dir: Path, scratch: Path, month: str, methodology_versio
         finally:
             con.close()
     published, rebuilt = rows(data_dir), rows(scratch)
-    return [f"{code}: warehouse {published.get(code)} vs rebuilt {rebuilt.get(code)}"
+    return [said("index_row").format(code=code, published=published.get(code), rebuilt=rebuilt.get(code))
             for code in sorted(set(published) | set(rebuilt)) if published.get(code) != rebuilt.get(code)]

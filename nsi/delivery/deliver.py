@@ -24,6 +24,7 @@ import polars as pl
 from nsi.delivery import message as messages
 from nsi.delivery.recipients import Office, Recipients
 from nsi.delivery.smtp import DeliveryFailed, SmtpSettings, send
+from nsi.messages import N_, _
 from nsi.publication import manifest as manifests
 from nsi.publication import revisions
 from nsi.publication.index_table import HEADERS
@@ -35,7 +36,25 @@ DELIVERIES_DDL = """CREATE TABLE IF NOT EXISTS deliveries (
     month VARCHAR, revision INTEGER, code VARCHAR, office VARCHAR, addresses VARCHAR,
     attachment_sha256 VARCHAR, message_id VARCHAR, status VARCHAR, correction_of INTEGER,
     attempts INTEGER, error VARCHAR, outbox_file VARCHAR, run_id VARCHAR, delivered_at TIMESTAMPTZ)"""
-STATUS_WORDS = {"sent": "sent", "outbox": "written to the outbox (no SMTP server configured)", "failed": "FAILED"}
+STATUS_WORDS = {"sent": N_("sent"), "outbox": N_("written to the outbox (no SMTP server configured)"),
+                "failed": N_("FAILED")}
+# What delivery says on the console and in the run's log. A failure's text is also the office's recorded
+# `error` (the deliveries table, the manifest), which is the same in every language: it stays English.
+TEXT = {
+    "not_published": N_("{month} is not published; run `nsi run {month}` first"),
+    "no_briefing": N_("{month} revision {revision} has no briefing {file}"),
+    "delivered_before": N_("revision {revision} already delivered on {when}; --resend sends it again"),
+    "correction": N_("correction of revision {revision}"),
+    "resent": N_("sent again (--resend)"),
+    "first": N_("first delivery"),
+    "logged": N_("{code} {office}: {status} ({why})"),
+}
+def said(key: str) -> str:
+    """One of TEXT's messages in the language in use."""
+    return _(TEXT[key])
+
+
+ALTERED = "{file} no longer matches its manifest sha256; it was altered after publication"
 
 
 class DeliveryError(Exception):
@@ -75,7 +94,7 @@ class DeliveryReport:
 def _published(root: Path, month: str) -> tuple[int, Path, dict]:
     revision = revisions.current_revision(root, month)
     if revision is None:
-        raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
+        raise DeliveryError(said("not_published").format(month=month))
     folder = revisions.revisions_dir(root, month) / f"rev-{revision}"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     return revision, folder, manifest
@@ -125,11 +144,11 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
         relative = f"reports/{office.code}.pdf"
         attachment = folder / relative
         if relative not in recorded or not attachment.exists():
-            raise DeliveryError(f"{month} revision {revision} has no briefing {relative}")
+            raise DeliveryError(said("no_briefing").format(month=month, revision=revision, file=relative))
         served = [(r, s, at) for r, s, at in history.get(office.code, [])
                   if s == "sent" or (s == "outbox" and smtp is None)]
-        earlier = [r for r, _, _ in served if r < revision]
-        this = [at for r, _, at in served if r == revision]
+        earlier = [r for r, _status, _at in served if r < revision]
+        this = [at for r, _status, at in served if r == revision]
         composite, rank = index.get(office.code, ("", ""))
         correction = manifest.get("correction")
         facts = messages.MessageFacts(month, revision, composite, rank if office.code != CITY_CODE else "", districts,
@@ -139,10 +158,10 @@ def plan(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPyCon
         if this and not resend:
             when = this[-1].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
             planned.append(Planned(office, attachment, recorded[relative], facts, False,
-                                   f"revision {revision} already delivered on {when}; --resend sends it again"))
+                                   said("delivered_before").format(revision=revision, when=when)))
             continue
-        why = (f"correction of revision {facts.corrects}" if facts.corrects
-               else "sent again (--resend)" if this else "first delivery")
+        why = (said("correction").format(revision=facts.corrects) if facts.corrects
+               else said("resent") if this else said("first"))
         planned.append(Planned(office, attachment, recorded[relative], facts, True, why))
     return revision, planned
 
@@ -152,7 +171,7 @@ def plan_read_only(root: Path, month: str, recipients: Recipients, smtp: SmtpSet
     """The plan of a dry run, from a read-only look at the warehouse: nothing is written."""
     database = database_path(root)
     if not database.exists():
-        raise DeliveryError(f"{month} is not published; run `nsi run {month}` first")
+        raise DeliveryError(said("not_published").format(month=month))
     con = duckdb.connect(str(database), read_only=True)
     try:
         return plan(root, month, recipients, con, smtp, resend)
@@ -174,11 +193,10 @@ def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPy
             continue
         pdf = item.attachment.read_bytes()
         if hashlib.sha256(pdf).hexdigest() != item.sha256:
-            outcome = Outcome(item.office, "failed", f"{item.attachment.name} no longer matches its manifest "
-                                                     "sha256; it was altered after publication")
+            outcome = Outcome(item.office, "failed", ALTERED.format(file=item.attachment.name))
             _record(con, folder, month, revision, item, outcome, None, run_id, now())
             report.outcomes.append(outcome)
-            log(f"{item.office.code} {item.office.name}: {outcome.why}")
+            log(f"{item.office.code} {item.office.name}: {outcome.why}")  # the recorded error, as recorded
             continue
         sent_at = now()
         message = messages.build(item.facts, item.office, recipients.sender, pdf, item.sha256, sent_at)
@@ -193,7 +211,8 @@ def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPy
                 outcome = Outcome(item.office, "failed", str(exc), message["Message-ID"], exc.attempts)
         _record(con, folder, month, revision, item, outcome, outbox_file, run_id, sent_at)
         report.outcomes.append(outcome)
-        log(f"{item.office.code} {item.office.name}: {STATUS_WORDS[outcome.status]} ({outcome.why})")
+        log(said("logged").format(code=item.office.code, office=item.office.name,
+                                     status=_(STATUS_WORDS[outcome.status]), why=outcome.why))
     return report
 
 

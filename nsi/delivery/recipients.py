@@ -15,6 +15,7 @@ import yaml
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nsi.messages import _
 from nsi.reference import CITY_CODE, load_reference
 
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -52,7 +53,7 @@ def recipients_path(configured: str | None) -> Path | None:
     if configured:
         path = Path(configured)
         if not path.exists():
-            raise RecipientsError(f"NSI_RECIPIENTS names {path}, which does not exist")
+            raise RecipientsError(_("NSI_RECIPIENTS names {path}, which does not exist").format(path=path))
         return path
     for candidate in (Path.cwd() / DEFAULT_FILE, REPO / DEFAULT_FILE):
         if candidate.exists():
@@ -62,11 +63,12 @@ def recipients_path(configured: str | None) -> Path | None:
 
 def _address(value, where: str) -> str:
     if not isinstance(value, str):
-        raise RecipientsError(f"{where}: an address must be text, got {value!r}")
+        raise RecipientsError(_("{where}: an address must be text, got {value}").format(where=where, value=repr(value)))
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise RecipientsError(f"{where}: '{value}' is not a valid e-mail address ({exc})") from None
+        raise RecipientsError(_("{where}: '{value}' is not a valid e-mail address ({error})").format(
+            where=where, value=value, error=exc)) from None
 
 
 class OfficeEntry(BaseModel):
@@ -91,7 +93,7 @@ class RecipientsFile(BaseModel):
 
 def _layout_problem(error: ValidationError, name: str) -> str:
     item = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+    location = ".".join(str(part) for part in item["loc"]) or _("(top level)")
     return f"{name}: {location}: {item['msg']}"
 
 
@@ -104,26 +106,28 @@ def parse(data, path: Path) -> Recipients:
     sender_name, sender_address = parseaddr(layout.sender)
     sender = (sender_name.strip(), _address(sender_address or layout.sender, f"{name}: sender"))
     if not layout.offices:
-        raise RecipientsError(f"{name}: 'offices' must map each district code (and {CITY_CODE} for the city) "
-                              "to an office and its addresses")
+        raise RecipientsError(_("{name}: 'offices' must map each district code (and {city} for the city) to an office "
+                                "and its addresses").format(name=name, city=CITY_CODE))
     reference = load_reference()
     areas = {code: reference.name(code) for code in [*reference.district_codes, CITY_CODE]}
     offices, owner = [], {}
     for raw_code, entry in layout.offices.items():
         code = str(raw_code).strip()
-        where = f"{name}: offices.{code}"
+        where = f"{name}: offices.{code}"  # a place in the file, not a sentence
         if code not in areas:
-            raise RecipientsError(f"{where}: unknown code {code}; the district codes are "
-                                  f"{', '.join(reference.district_codes)} and {CITY_CODE} for the city")
+            raise RecipientsError(_("{where}: unknown code {code}; the district codes are {codes} and {city} for the "
+                                    "city").format(where=where, code=code, codes=", ".join(reference.district_codes),
+                                                   city=CITY_CODE))
         if not entry.addresses:
-            raise RecipientsError(f"{where}: 'addresses' must list at least one address")
+            raise RecipientsError(_("{where}: 'addresses' must list at least one address").format(where=where))
         addresses = []
         for position, value in enumerate(entry.addresses, start=1):
-            address = _address(value, f"{where}: address {position}")
+            address = _address(value, _("{where}: address {position}").format(where=where, position=position))
             key = address.lower()
             if key in owner and owner[key] != code:
-                raise RecipientsError(f"{where}: address {address} is also configured for {owner[key]}; "
-                                      "each address may receive one district's briefing only")
+                raise RecipientsError(_("{where}: address {address} is also configured for {other}; each address "
+                                        "may receive one district's briefing only").format(
+                                            where=where, address=address, other=owner[key]))
             owner[key] = code
             if address not in addresses:
                 addresses.append(address)
@@ -131,7 +135,8 @@ def parse(data, path: Path) -> Recipients:
     missing = [c for c in [*reference.district_codes, CITY_CODE] if c not in {o.code for o in offices}]
     if missing:
         named = ", ".join(f"{c} {areas[c]}" for c in missing)
-        raise RecipientsError(f"{name}: no recipient for {named}; every district and the city need one")
+        raise RecipientsError(_("{name}: no recipient for {offices}; every district and the city need one").format(
+            name=name, offices=named))
     order = {c: i for i, c in enumerate([*reference.district_codes, CITY_CODE])}
     return Recipients(path, sender, tuple(sorted(offices, key=lambda o: order[o.code])))
 
@@ -141,7 +146,7 @@ def load(path: Path) -> Recipients:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RecipientsError(f"{path}: the recipients file does not exist") from None
+        raise RecipientsError(_("{path}: the recipients file does not exist").format(path=path)) from None
     except yaml.YAMLError as exc:
-        raise RecipientsError(f"{path.name}: not valid YAML: {exc}") from None
+        raise RecipientsError(_("{file}: not valid YAML: {error}").format(file=path.name, error=exc)) from None
     return parse(data, path)

@@ -16,6 +16,7 @@ from email.message import EmailMessage
 from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from nsi.messages import _
 from nsi.settings import Settings, SettingsError
 
 
@@ -48,17 +49,21 @@ class SmtpSettings(BaseModel):
                    attempts=settings.smtp_attempts, backoff_seconds=settings.smtp_backoff_seconds,
                    timeout_seconds=settings.smtp_timeout_seconds)
         if smtp.username and not smtp.password:
-            raise SmtpConfigError("NSI_SMTP_USER is set but NSI_SMTP_PASSWORD is not")
+            raise SmtpConfigError(_("NSI_SMTP_USER is set but NSI_SMTP_PASSWORD is not"))
         if smtp.username and not smtp.starttls and not _is_loopback(smtp.host):
-            raise SmtpConfigError("NSI_SMTP_STARTTLS=0 with a login would send the password in clear; "
-                                  "turn STARTTLS on (the default) or use a relay on this machine")
+            raise SmtpConfigError(_("NSI_SMTP_STARTTLS=0 with a login would send the password in clear; "
+                                    "turn STARTTLS on (the default) or use a relay on this machine"))
         if smtp.ca_file and not os.path.exists(smtp.ca_file):
-            raise SmtpConfigError(f"NSI_SMTP_CA_FILE names {smtp.ca_file}, which does not exist")
+            raise SmtpConfigError(_("NSI_SMTP_CA_FILE names {path}, which does not exist").format(path=smtp.ca_file))
         return smtp
 
     def describe(self) -> str:
-        login = f", login {self.username}" if self.username else ""
-        return f"{self.host}:{self.port} ({'STARTTLS' if self.starttls else 'no TLS'}{login})"
+        """The server as the console names it."""
+        tls = "STARTTLS" if self.starttls else _("no TLS")
+        if self.username:
+            return _("{host}:{port} ({tls}, login {user})").format(host=self.host, port=self.port, tls=tls,
+                                                                   user=self.username)
+        return _("{host}:{port} ({tls})").format(host=self.host, port=self.port, tls=tls)
 
 
 def _is_loopback(host: str) -> bool:
@@ -82,7 +87,7 @@ class _Refused(Exception):
 
     def __init__(self, refused: dict[str, tuple[int, bytes]]):
         self.refused = refused
-        self.permanent = all(code >= 500 for code, _ in refused.values())
+        self.permanent = all(code >= 500 for code, _text in refused.values())
         super().__init__("; ".join(f"{address} refused ({code} {text.decode(errors='replace')})"
                                    for address, (code, text) in refused.items()))
 

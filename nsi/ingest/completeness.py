@@ -6,20 +6,37 @@ the source (data/reference/volumes.csv, times the population scale of a syntheti
 same month last year, when it was loaded; and the records cover most days of the month (a file cut
 at 60% and sorted by time stops on the 18th). A month that fails one is computed, but not published
 without a reason (`nsi run --reason`).
+
+What a check found (its `detail`) is stored in English, in the `completeness` table and the manifest,
+which are the same in every language; `said` says a stored detail in the language in use.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
+from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.reference import VolumeBand
 
 CHECKS = ("last_line_complete", "volume_within_expected_band", "volume_against_last_year", "days_of_month_covered")
 COMPLETENESS_COLUMNS = {"source": pl.Utf8, "month": pl.Utf8, "check": pl.Utf8, "passed": pl.Boolean,
                         "measured": pl.Float64, "expected": pl.Utf8, "detail": pl.Utf8}
+
+# The details a check writes, filled with values already formatted as text, so that `said` can read the
+# values back out of a stored detail and put them into its translation.
+DETAILS = {
+    "cut": N_("the file ends inside row {row}: the export was cut off"),
+    "complete": N_("complete"),
+    "volume": N_("{rows} rows, {ratio}× the {expected} expected (allowed {low}–{high}×)"),
+    "last_year": N_("{rows} rows, {ratio}× the {last_year} of {month} (allowed {low}–{high}×)"),
+    "no_last_year": N_("{month} was not loaded: nothing to compare"),
+    "days": N_("records on {days} of the month's {month_days} days ({share}; at least {minimum} expected)"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,28 +57,30 @@ def assess(source: str, month: Month, rows_read: int, days_covered: int, cut_row
         return Finding(source, month.key, check, passed, measured, expected, detail)
 
     findings = [finding("last_line_complete", cut_row is None, None, "a complete last line",
-                        f"the file ends inside row {cut_row}: the export was cut off" if cut_row else "complete")]
+                        _detail("cut", row=str(cut_row)) if cut_row else _detail("complete"))]
     expected = band.rows_per_month * (population_scale if band.scales_with_population else 1.0)
     ratio = rows_read / expected if expected else 0.0
     findings.append(finding(
         "volume_within_expected_band", band.low <= ratio <= band.high, round(ratio, 3),
         f"{band.low:g}–{band.high:g}× of {expected:,.0f} rows",
-        f"{rows_read:,} rows, {ratio:.2f}× the {expected:,.0f} expected (allowed {band.low:g}–{band.high:g}×)"))
+        _detail("volume", rows=f"{rows_read:,}", ratio=f"{ratio:.2f}", expected=f"{expected:,.0f}", low=f"{band.low:g}",
+                high=f"{band.high:g}")))
     if last_year_rows:
         ratio = rows_read / last_year_rows
         findings.append(finding(
             "volume_against_last_year", band.year_on_year_low <= ratio <= band.year_on_year_high, round(ratio, 3),
             f"{band.year_on_year_low:g}–{band.year_on_year_high:g}× of {last_year_rows:,} rows",
-            f"{rows_read:,} rows, {ratio:.2f}× the {last_year_rows:,} of {month.year_before().key} "
-            f"(allowed {band.year_on_year_low:g}–{band.year_on_year_high:g}×)"))
+            _detail("last_year", rows=f"{rows_read:,}", ratio=f"{ratio:.2f}", last_year=f"{last_year_rows:,}",
+                    month=month.year_before().key, low=f"{band.year_on_year_low:g}", high=f"{band.year_on_year_high:g}")))
     else:
         findings.append(finding("volume_against_last_year", True, None, "-",
-                                f"{month.year_before().key} was not loaded: nothing to compare"))
+                                _detail("no_last_year", month=month.year_before().key)))
     days = month_days(month)
     share = days_covered / days
     findings.append(finding(
         "days_of_month_covered", share >= band.min_days_share, round(share, 3), f"≥ {band.min_days_share:.0%} of {days} days",
-        f"records on {days_covered} of the month's {days} days ({share:.0%}; at least {band.min_days_share:.0%} expected)"))
+        _detail("days", days=str(days_covered), month_days=str(days), share=f"{share:.0%}",
+                minimum=f"{band.min_days_share:.0%}")))
     return findings
 
 
@@ -73,6 +92,26 @@ def frame(findings: list[Finding]) -> pl.DataFrame:
     return pl.DataFrame([f.__dict__ for f in findings], schema=COMPLETENESS_COLUMNS)
 
 
+def _detail(key: str, **values: str) -> str:
+    """A detail as stored: in English."""
+    return DETAILS[key].format(**values)
+
+
+@lru_cache(maxsize=None)
+def _stored_pattern(template: str) -> re.Pattern:
+    parts = re.split(r"\{(\w+)\}", template)  # text, name, text, name, …, text
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(parts)))
+
+
+def said(detail: str) -> str:
+    """A stored detail in the language in use (as stored when it is not one of DETAILS)."""
+    for template in DETAILS.values():
+        match = _stored_pattern(template).fullmatch(detail)
+        if match:
+            return _(template).format(**match.groupdict())
+    return detail
+
+
 def failed_text(rows: list[tuple]) -> str:
-    """(source, check, detail) rows as one sentence per failed check."""
-    return "; ".join(f"{source} {check}: {detail}" for source, check, detail in rows)
+    """(source, check, detail) rows as one sentence per failed check, in the language in use."""
+    return "; ".join(f"{source} {check}: {said(detail)}" for source, check, detail in rows)

@@ -21,6 +21,7 @@ import polars as pl
 
 from nsi import vocabulary as vocabularies
 from nsi.exports import SOURCES
+from nsi.messages import _
 from nsi.month import Month, months_between
 from nsi.publication.workbook_names import Language, WorkbookNames
 from nsi.reference import Reference
@@ -52,14 +53,15 @@ def _columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _versions(con: duckdb.DuckDBPyConnection, first: Month, last: Month) -> list[str]:
     """The methodology versions of the range, in the order they were first used; missing months stop the export."""
     if not _table_exists(con, "safety_index"):
-        raise NothingToExport(f"the warehouse has no index yet; months {first.key} to {last.key} are missing")
+        raise NothingToExport(_("the warehouse has no index yet; months {first} to {last} are missing").format(
+            first=first.key, last=last.key))
     rows = con.execute("SELECT month, min(methodology_version) FROM safety_index WHERE month BETWEEN ? AND ? "
                        "GROUP BY month ORDER BY month", [first.key, last.key]).fetchall()
-    have = {m for m, _ in rows}
+    have = {m for m, _version in rows}
     missing = [m.key for m in months_between(first, last) if m.key not in have]
     if missing:
-        raise NothingToExport(f"the warehouse has no index for {', '.join(missing)}")
-    return list(dict.fromkeys(v for _, v in rows))
+        raise NothingToExport(_("the warehouse has no index for {months}").format(months=", ".join(missing)))
+    return list(dict.fromkeys(v for _month, v in rows))
 
 
 def _indicator_rows(methodologies: Callable[[str], Any], versions: list[str], names: WorkbookNames,
@@ -205,7 +207,7 @@ def _quality_sheet(con, first: Month, last: Month, names: WorkbookNames, lang: L
     rejected are unknown (empty) and every rejected row of it counts under 区划不明.
     """
     if not _table_exists(con, "ingest_log") or not _table_exists(con, "rejects"):
-        raise NothingToExport("the warehouse has no ingest records (tables ingest_log and rejects)")
+        raise NothingToExport(_("the warehouse has no ingest records (tables ingest_log and rejects)"))
     loaded = " UNION ALL ".join(
         f"SELECT '{s}' AS source, month, district_code AS code, count(*) AS rows FROM valid_{s} "
         f"WHERE month BETWEEN $first AND $last GROUP BY ALL" for s in SOURCES if _table_exists(con, f"valid_{s}"))
