@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 
 import pytest
 from conftest import REPO, run_nsi
@@ -69,6 +70,18 @@ def message_ids(text: str, templates: dict, language: str) -> set[str]:
     return {m for m, (a, b) in spans.items()
             if not any((c <= a and b <= d) and (c, d) != (a, b) for n, (c, d) in spans.items() if n != m)}
 
+
+
+def line_message_ids(text: str, templates: dict, language: str) -> set[str]:
+    """message_ids of each line by itself, for output that is not wrapped: a message whose fixed text is short
+    would otherwise match across lines and hide the messages in between."""
+    return set().union(*(message_ids(line, templates, language) for line in text.splitlines()))
+
+
+def said_anywhere(text: str, templates: dict, language: str, ids: set[str]) -> set[str]:
+    """Which of `ids` the output says, as a message of its own or inside another one's placeholder."""
+    lines = [_literal(line) for line in text.splitlines()]
+    return {m for m in ids if any(templates[m][0 if language == "en" else 1].search(line) for line in lines)}
 
 # --------------------------------------------------------------------------------- the languages
 DEFAULT_LOCALE = {"LANG": "C.UTF-8"}  # a server's usual locale: says nothing of English
@@ -213,7 +226,7 @@ def _warehouse_rows(root, month: str) -> dict:
 
 def _manifest(root, month: str) -> dict:
     manifest = json.loads((root / "out" / month / "manifest.json").read_text(encoding="utf-8"))
-    for name in ("dagster_run_id", "published_at"):
+    for name in ("dagster_run_id", "published_at", "computed_at"):  # when and by which run, not what
         manifest.pop(name)
     return manifest
 
@@ -275,3 +288,207 @@ def test_no_module_that_translates_rebinds_its_underscore():
                 if bound:
                     offenders.append(f"{path.relative_to(REPO).as_posix()}:{bound[0].lineno} ({function.name})")
     assert offenders == []
+
+
+def test_no_translation_has_an_english_sentence():
+    """Every Chinese message, whichever command says it, is Chinese around its codes, paths and values."""
+    english = {message.id: english_sentences(s) for message in messages_build.read("zh") if message.id
+               for s in (message.string if isinstance(message.string, tuple) else (message.string,))}
+    assert len(english) > 300 and {m: e for m, e in english.items() if e} == {}
+
+
+# ----------------------------------------------------- verify, export, audit and deliver on a warehouse
+@dataclass
+class Said:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def in_process(args: list[str], root, env: dict | None = None) -> Said:
+    """`nsi ARGS` run as `pipelines.cli.main` runs it, in this process (a new Python and Dagster's imports would
+    cost more than most of these commands), in an environment without any language setting."""
+    import contextlib
+    import io
+    import sys
+
+    from pipelines import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {"NSI_DATA_DIR": str(root), **default_env(**(env or {}))}.items():
+            patch.setenv(name, value)
+        patch.setattr(messages, "_active", None)
+        patch.setattr(sys, "argv", ["nsi", *args])
+        patch.setattr(cli.console, "_width", 1000)  # one line per message, as in a wide terminal
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    return Said(code, out.getvalue(), err.getvalue())
+
+
+def _unverifiable_months(ingested_q1, root):
+    """A data directory whose 2024-01 was never computed, whose 2024-02 has an altered archived input and whose
+    2024-03 depends on the missing 2024-01: verify names each without rebuilding anything."""
+    published, _ = ingested_q1
+    for month in ("2024-02", "2024-03"):
+        manifest = json.loads((published / "out" / month / "manifest.json").read_text(encoding="utf-8"))
+        (root / "work" / month).mkdir(parents=True)
+        (root / "work" / month / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        (root / "archive").mkdir(exist_ok=True)
+        for number, item in enumerate(manifest["inputs"]):
+            data = (published / "archive" / item["sha256"]).read_bytes()
+            altered = month == "2024-02" and number == 0
+            (root / "archive" / item["sha256"]).write_bytes(data + b"\n" if altered else data)
+    return root
+
+
+@pytest.fixture(scope="module")
+def commands_on_a_warehouse(ingested_q1, tmp_path_factory):
+    """name → (Chinese, English) output of each command on the Q1 warehouse; none of them writes there."""
+    root, _ = ingested_q1
+    scratch = tmp_path_factory.mktemp("messages_on_q1")
+    recipients = scratch / "recipients.yaml"  # the example without 六合区
+    recipients.write_text("\n".join(line for line in (REPO / "config/recipients.example.yaml").read_text(encoding="utf-8")
+                                    .splitlines() if '"320116"' not in line), encoding="utf-8")
+    example = {"NSI_RECIPIENTS": str(REPO / "config/recipients.example.yaml"), "NSI_SMTP_HOST": "mail.example.gov.cn"}
+    commands = {
+        "verify": (["verify", "--from", "2024-01", "--to", "2024-03"], _unverifiable_months(ingested_q1, scratch / "v"), {}),
+        "export": (["export", "2024-03", "--out", str(scratch / "book.xlsx")], root, {}),
+        "export_not_computed": (["export", "2023-12", "--out", str(scratch / "none.xlsx")], root, {}),
+        "audit_help": (["audit", "--help"], root, {}),
+        "deliver": (["deliver", "2024-03", "--dry-run"], root, example),
+        "deliver_recipients": (["deliver", "2024-03", "--dry-run"], root, {"NSI_RECIPIENTS": str(recipients)}),
+    }
+    return {name: (in_process(args, data, env), in_process(["--lang", "en", *args], data, env))
+            for name, (args, data, env) in commands.items()}
+
+
+@pytest.mark.parametrize("name, code, expected", [
+    ("verify", 1, {"verifying {first} to {last}: rebuilding from the archive in one pass (this runs the pipeline again)",
+                   "{month} has no manifest.json under {folder}: it was never computed",
+                   "archived input {file} of {source} {month} does not match its recorded sha256: the archive was altered",
+                   "cannot be rebuilt: {problem} (a month its results depend on)",
+                   "archived input {file} of {source} {month} is missing from the archive ({sha}…)",
+                   "{first} to {last}: {identical} of {months} months identical; {verdict}", "verdict: NOT identical"}),
+    ("export", 0, {"wrote {path} (months {months}, names in {lang})"}),
+    ("export_not_computed", 1, {"{problem}; compute the months with `nsi run` first",
+                                "the warehouse has no index for {months}"}),
+    ("audit_help", 0, {"First month of the range, YYYY-MM."}),
+    ("deliver", 0, {"{month} revision {revision}: dry run, nothing is sent or recorded",
+                    "would send {code} {office} <{addresses}>: {file} sha256 {sha256} ({why})",
+                    "would deliver to {sending} of {offices} offices through SMTP {server}"}),
+    ("deliver_recipients", 2, {"{name}: no recipient for {offices}; every district and the city need one"}),
+])
+def test_verify_export_audit_and_deliver_speak_chinese_by_default(commands_on_a_warehouse, templates, name, code,
+                                                                    expected):
+    chinese, english = commands_on_a_warehouse[name]
+    assert chinese.returncode == english.returncode == code, (chinese.stderr, english.stderr)
+    said, meant = chinese.stdout + chinese.stderr, english.stdout + english.stderr
+    assert english_sentences(said) == [], said
+    assert english_sentences(meant), meant
+    assert said_anywhere(said, templates, "zh", expected) == expected == said_anywhere(meant, templates, "en", expected)
+    # --help is wrapped to the terminal's width; the other commands print one line per message.
+    ids = message_ids if name.endswith("help") else line_message_ids
+    assert ids(said, templates, "zh") == ids(meant, templates, "en")
+
+
+def test_an_audit_speaks_chinese_by_default(ingested_q1, tmp_path, templates):
+    """One audit of a month, in Chinese only (it takes a while); its English is tests/test_audit.py's."""
+    root, _ = ingested_q1
+    said = in_process(["audit", "--from", "2024-03", "--out", str(tmp_path / "audit")], root)
+    assert said.returncode == 0 and (tmp_path / "audit" / "audit.pdf").exists()
+    assert english_sentences(said.stdout + said.stderr) == [], said.stderr
+    assert message_ids(said.stdout + said.stderr, templates, "zh") == {
+        "auditing {first} to {last}: recomputing the index under the methodology, then its sensitivity analysis "
+        "(about a minute at most)",
+        "wrote {path}: methodology {version}, {months} months, {cells} district-months; {flags} findings"}
+    assert "1 个月，11 个区·月" in said.stderr
+
+
+def test_the_lines_of_a_verify_that_found_differences(ingested_q1, tmp_path, monkeypatch, capsys, templates):
+    """Every kind of line `nsi verify` prints, from reports as pipelines.verify makes them (a real rebuild is
+    tests/test_verify.py's), in each language: the leading keywords stay as they are."""
+    import typer
+
+    from pipelines import cli, verify
+
+    def report(month, ok):
+        found = verify.VerifyReport(month, identical=["index.csv", "index.xlsx"], kind="computed" if ok else "published",
+                                    published_commit="0123abc")
+        if not ok:
+            found.altered, found.missing, found.different = ["reports/320105.pdf"], ["reports/320102.pdf"], ["index.csv"]
+            found.chain = [verify.said("chain").format(previous=1, revision=2)]
+            found.index_differences = verify._compare_recorded_index([{"code": "320100", "composite": 1.0}],
+                                                                     ingested_q1[0], "2024-03")[:1]
+            found.stack_differences = (verify.stack_differences({"git_commit": "0123abc"}, {"git_commit": "4567def"})
+                                       + verify.key_differences("development", False))
+        return found
+
+    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(messages, "_active", None)
+    monkeypatch.setattr(cli.console, "_width", 1000)
+    said = {}
+    for language in ("zh", "en"):
+        messages.use(language)
+        monkeypatch.setattr(verify, "verify", lambda settings, month, revision=None: report(month, False))
+        monkeypatch.setattr(verify, "verify_months", lambda settings, first, last, revision=None:
+                            [report("2024-02", True), report("2024-03", False)])
+        for arguments in (("2024-03", None, None, None), (None, "2024-02", "2024-03", None)):
+            with pytest.raises(typer.Exit) as exited:
+                cli.verify(*arguments)
+            assert exited.value.exit_code == 1
+        said[language] = capsys.readouterr().err
+    chinese, english = said["zh"], said["en"]
+    assert english_sentences(chinese) == [], chinese
+    for keyword in ("DIFFERENT index.csv", "MISSING   reports/320102.pdf", "ALTERED   reports/320105.pdf", "CHAIN     ",
+                    "INDEX     320100: ", "STACK     "):
+        assert chinese.count(keyword) == english.count(keyword) >= 1, keyword
+    assert "ALTERED   reports/320105.pdf：该已发布文件与其 manifest 已不相符" in chinese
+    assert "2024-02：结论：一致（2 个已计算文件逐字节重建一致，指数值相同）" in chinese
+    expected = {"{month}: {identical} of {files} {kind} files rebuilt byte for byte; {index}; {altered} {kind} files "
+                "altered afterwards; {verdict}", "{month}: verdict: identical ({count} {kind} files rebuilt byte for "
+                "byte, index values match)", "{month}: verdict: NOT identical ({what})",
+                "{label}: published with {published}, rebuilt with {rebuilt}", "{path} differs from its manifest",
+                "{path} was altered after the month was computed",
+                "manifest.json of revision {previous} no longer has the sha256 revision {revision} recorded for it",
+                "index values of {codes} differ", "{column} recorded {recorded} vs rebuilt {rebuilt}",
+                "personal-data key: published with the development key (NSI_PII_KEY was not set), rebuilt with the "
+                "configured key", "verifying {first}: rebuilding from the archive (this runs the pipeline again)",
+                "Byte identity needs the stack the month was published with: check out {commit} (`git checkout` it, "
+                "then `bash scripts/setup.sh`) and verify again.", "verdict: NOT identical",
+                "{first} to {last}: {identical} of {months} months identical; {verdict}"}
+    assert said_anywhere(chinese, templates, "zh", expected) == expected == said_anywhere(english, templates, "en", expected)
+    assert line_message_ids(chinese, templates, "zh") == line_message_ids(english, templates, "en")
+
+
+def test_completeness_details_are_stored_in_english_and_said_in_the_language_asked(monkeypatch):
+    """What a check found is stored (the completeness table, the manifest) as the same English whatever the
+    language of the run; the summary and the publication's refusal say it in the language asked."""
+    from nsi.ingest import completeness
+    from nsi.month import Month
+    from nsi.reference import load_reference
+
+    monkeypatch.setattr(messages, "_active", None)
+    band = load_reference().volumes["hotline"]
+    stored = {}
+    for language in ("zh", "en"):
+        messages.use(language)
+        findings = completeness.assess("hotline", Month(2024, 2), 968, 17, 968, 1200, band, 0.01)
+        findings += completeness.assess("hotline", Month(2024, 2), 1500, 29, None, None, band, 0.01)
+        stored[language] = [(f.check, f.detail) for f in findings]
+    assert stored["zh"] == stored["en"]
+
+    messages.use("zh")
+    rows = [("hotline", check, detail) for check, detail in stored["en"]]
+    chinese = completeness.failed_text(rows)
+    assert english_sentences(chinese) == [], chinese
+    assert "hotline last_line_complete: 文件在第 968 行中途结束：导出被截断" in chinese
+    assert "968 行，为预期 1,500 行的 0.65 倍" in chinese and "当月 29 天中有 17 天有记录（59%" in chinese
+    assert "hotline volume_against_last_year: 2023-02 未导入：无从比较" in chinese
+    messages.use("en")
+    assert completeness.failed_text(rows) == "; ".join(f"hotline {check}: {detail}" for check, detail in stored["en"])
+    assert completeness.said("a detail of an older run") == "a detail of an older run"

@@ -219,7 +219,7 @@ def deliver(root: Path, month: str, recipients: Recipients, con: duckdb.DuckDBPy
 def _write_outbox(folder: Path, code: str, month: str, revision: int, data: bytes) -> Path:
     box = folder / "outbox" / code
     box.mkdir(parents=True, exist_ok=True)
-    number = 1 + sum(1 for _ in box.glob(f"{month}_{code}_rev{revision}_*.eml"))
+    number = 1 + sum(1 for _file in box.glob(f"{month}_{code}_rev{revision}_*.eml"))
     target = box / f"{month}_{code}_rev{revision}_{number}.eml"
     partial = box / f".{target.name}.part"
     partial.write_bytes(data)
