@@ -14,6 +14,7 @@ from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import RecipientsError, recipients_path
 from nsi.delivery.recipients import load as load_recipients
 from nsi.delivery.smtp import SmtpSettings
+from nsi.messages import _
 from nsi.settings import SettingsError
 
 
@@ -60,7 +61,7 @@ def briefing_deliveries(context: dg.AssetExecutionContext, config: DeliveryConfi
                                           "offices": dg.MetadataValue.json(dict(sorted(counts.items())))})
         not_delivered += [f"{key} {o.office.name} ({o.office.code}): {o.why}" for o in report.failed]
     if not_delivered:
-        raise dg.Failure(description="not delivered to " + "; ".join(not_delivered)
-                         + ". The others were delivered; run `nsi deliver` again to retry these")
+        raise dg.Failure(description=_("not delivered to {offices}. The others were delivered; run `nsi deliver` "
+                                       "again to retry these").format(offices="; ".join(not_delivered)))
     # The same transport served every month of the run.
     return dg.MaterializeResult(metadata={"transport": smtp.describe() if smtp else "outbox only"})

@@ -22,6 +22,7 @@ from pydantic import PrivateAttr
 from indicators import methodology as methodologies
 from nsi import vocabulary as vocabularies
 from nsi import warehouse as warehouse_connection
+from nsi.messages import _
 from nsi.month import Month
 from nsi.scale import declared_scale
 from nsi.settings import Settings
@@ -56,9 +57,10 @@ class NsiWarehouse(dg.ConfigurableResource):
                 holder = handle.read().strip() or "another run"
                 if time.monotonic() - started > self.lock_wait_seconds:
                     handle.close()
-                    raise dg.Failure(description=(
-                        f"the warehouse {self.database} is in use by {holder}; waited {self.lock_wait_seconds:.0f} s. "
-                        "Run again when that run has finished (see the Dagster UI)"))
+                    raise dg.Failure(description=_(
+                        "the warehouse {path} is in use by {holder}; waited {seconds:.0f} s. "
+                        "Run again when that run has finished (see the Dagster UI)").format(
+                            path=self.database, holder=holder, seconds=self.lock_wait_seconds))
                 if not warned and context.log:
                     context.log.info(f"waiting for {holder} to finish writing the warehouse")
                     warned = True
@@ -107,7 +109,7 @@ class NsiWarehouse(dg.ConfigurableResource):
         try:
             con = warehouse_connection.connect(self.database, config=WAREHOUSE_CONFIG)
         except warehouse_connection.WarehouseBusy as exc:
-            raise dg.Failure(description=f"{exc}. Close it and run again") from exc
+            raise dg.Failure(description=_("{problem}. Close it and run again").format(problem=exc)) from exc
         try:
             yield con
         finally:

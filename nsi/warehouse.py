@@ -14,6 +14,8 @@ import duckdb
 import polars as pl
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from nsi.messages import _
+
 WAIT_SECONDS = 30
 # Settings for a connection that may create the warehouse. DuckDB 1.5's storage format writes a
 # month of 110 rows in about three quarters of the time of the 1.0 format it uses by default; readers need
@@ -48,8 +50,8 @@ def connect(path: Path, *, read_only: bool = False, config: dict | None = None,
     except duckdb.IOException as exc:
         if not is_lock_conflict(exc):
             raise
-        raise WarehouseBusy(f"the warehouse {path} is held by another program for over {wait_seconds:.0f} s "
-                            f"({exc})") from exc
+        raise WarehouseBusy(_("the warehouse {path} is held by another program for over {seconds:.0f} s ({problem})")
+                            .format(path=path, seconds=wait_seconds, problem=exc)) from exc
 
 
 class WarehouseLayoutError(RuntimeError):
@@ -65,10 +67,10 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str, layout: list[tuple[
         body = ", ".join(f'"{n}" {t}' for n, t in layout)
         con.execute(f'CREATE TABLE "{table}" ({body})')
         return
-    if [n for n, _ in existing] != [n for n, _ in layout]:
+    if [n for n, _kind in existing] != [n for n, _kind in layout]:
         raise WarehouseLayoutError(
-            f"table {table} in the warehouse has columns {[n for n, _ in existing]}, this version writes "
-            f"{[n for n, _ in layout]}; move the old warehouse aside (or migrate it) before loading"
+            f"table {table} in the warehouse has columns {[n for n, _kind in existing]}, this version writes "
+            f"{[n for n, _kind in layout]}; move the old warehouse aside (or migrate it) before loading"
         )
 
 

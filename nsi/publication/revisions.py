@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from nsi.messages import _
 from nsi.publication.manifest import sha256_of
 from nsi.publication.work import work_dir
 
@@ -93,8 +94,9 @@ def publish(root: Path, month: str, reason: str | None, mark: Mark | None = None
             return Publication(month, current, "unchanged", None)
         if not reason:
             raise PublicationRefused(
-                f"{month} is published as revision {current} and this run's results differ; nothing was changed. "
-                f"To publish them as revision {current + 1}, run again with --reason \"…\" (the new files are in {built})")
+                _("{month} is published as revision {current} and this run's results differ; nothing was changed. "
+                  "To publish them as revision {next}, run again with --reason \"…\" (the new files are in {built})")
+                .format(month=month, current=current, next=current + 1, built=built))
     revision = (current or 0) + 1
     at = now()
     manifest.update(revision=revision, reason=reason or "first publication", previous_revision=current,
@@ -119,7 +121,7 @@ def publish(root: Path, month: str, reason: str | None, mark: Mark | None = None
     link = root / "out" / month
     link.parent.mkdir(parents=True, exist_ok=True)
     if link.exists() and not link.is_symlink():
-        raise PublicationRefused(f"{link} is a folder, not a link to a published revision; move it aside")
+        raise PublicationRefused(_("{link} is a folder, not a link to a published revision; move it aside").format(link=link))
     temporary = link.with_name(f".{month}.link")
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
