@@ -13,4 +13,5 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     export NSI_POSTGRES_UNAVAILABLE="apt-get install postgresql failed in scripts/test.sh"
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+# Two workers, one test file each at a time: a file's fixtures are built once, in its worker.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
