@@ -438,10 +438,10 @@ def audit(
     ranking (SALib). Writes audit.pdf (with charts), audit.md and audit.json; the thresholds are in
     indicators/audit.yaml. Reads $NSI_DATA_DIR/warehouse/nsi.duckdb only; the same warehouse gives the same bytes.
     """
-    from indicators.audit_document import audit_range
     from indicators.methodology import MethodologyError
     from nsi import warehouse
     from nsi.reference import load_reference
+    from reports.audit import audit_range
 
     first, last = months_or_fail("audit", from_month, to_month, FROM_AFTER_TO)
     root = settings_or_fail("audit").root

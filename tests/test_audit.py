@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 from conftest import query, run_nsi
 
-from indicators import audit, audit_document
+from indicators import audit
 from indicators.audit import ROOT
 from indicators.methodology import by_version
 from nsi.reference import CITY_CODE, load_reference
+from reports import audit as audit_document
 
 V1 = by_version("v1")
 DISTRICTS = load_reference().district_codes
