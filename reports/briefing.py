@@ -291,7 +291,7 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
                                   name if code != CITY_CODE else month_label(month), *compared,
                                   size=RADAR_SIZE[code == CITY_CODE]),
         "map_svg": charts.tile_map(map_values, names, code if code != CITY_CODE else None, *TILE_SIZE),
-        "radar_caption": radar_caption,
+        "radar_caption": radar_caption, "radar_size": RADAR_SIZE[code == CITY_CODE],
         "districts": [
             {"name": r["name"], "code": r["code"], "composite": r["composite"], "rank": r["rank"],
              "rank_p05": r["rank_p05"], "rank_p95": r["rank_p95"], "change_mom": _fmt_change(r["change_mom"]),
