@@ -1,7 +1,7 @@
 """Charts as inline SVG, drawn by hand: text stays text in the report font, bytes are deterministic.
 
 Every label passes through `escape`, so a category or street name from an export can never become
-markup. Marks of one style are one path (the grid, the dots of a line, the bars of one colour): WeasyPrint
+markup. Marks of one style are one path (the grid, the bars of one colour): WeasyPrint
 styles, lays out and draws every SVG element as a node of the document, and a path of many parts costs
 about what one part does. Colours are a single-hue sequential scale whose steps differ in lightness, so the charts
 still read in greyscale print; the highlighted district is dark, everything else light.
@@ -26,11 +26,6 @@ STEP_TEXT = (INK, INK, INK, "#ffffff", "#ffffff")
 
 def _num(x: float) -> str:
     return f"{x:.1f}"
-
-
-def _dot(x: float, y: float, r: float) -> str:
-    """A circle as two arcs of a path, to be joined with others into one path."""
-    return f"M{_num(x - r)},{_num(y)}a{r},{r} 0 1,0 {2 * r},0a{r},{r} 0 1,0 {-2 * r},0Z"
 
 
 def _box(x: float, y: float, w: float, h: float) -> str:
@@ -74,8 +69,8 @@ def trend(months: list[str], district: list[float | None], city: list[float | No
         if len(points) > 1:
             path = " ".join(f"{_num(px)},{_num(py)}" for px, py in points)
             body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{width_}" {dash}/>')
-        if points:
-            body.append(f'<path d="{"".join(_dot(px, py, 1.8) for px, py in points)}" fill="{colour}"/>')
+        for px, py in points:  # one element per month: the UI's history chart (assets/metadata_values.py) counts them
+            body.append(f'<circle cx="{_num(px)}" cy="{_num(py)}" r="1.8" fill="{colour}"/>')
 
     is_city = district_name == "南京市"
     if not is_city:
