@@ -40,13 +40,29 @@ class Briefing:
     data: dict = field(default_factory=dict)
 
 
-def provenance(con: duckdb.DuckDBPyConnection, key: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class MonthTables:
+    """What the month's briefings are made from, read from the warehouse once for all of them."""
+    month: Month
+    index: pl.DataFrame  # safety_index rows of the month, by code
+    trend: pl.DataFrame  # (month, code, composite) of the 13 months up to the month
+    indicators: dict[tuple[str, str], dict]  # indicator_values rows by (code, indicator)
+    concerns: dict[str, pl.DataFrame]  # top_concerns by source
+    streets: pl.DataFrame  # top_streets
+    quality: pl.DataFrame  # data_quality rows
+    unplaced: dict[str, int]
+    present: set[str]  # the sources of the month
+    city_earlier: tuple[Month, dict] | None  # comparison_month and the city's index row in it
+    input_sha256: str
+    data_version: str
+
+
+def provenance(con: duckdb.DuckDBPyConnection, key: str, index: pl.DataFrame) -> tuple[str, str]:
     """(input sha256, data version) a briefing carries in its metadata: the hash of the month's input
-    hashes, and of its index rows."""
+    hashes, and of its index rows (`index`, the month's safety_index rows by code)."""
     inputs = con.execute("SELECT source || ':' || file_sha256 FROM ingest_log WHERE month = ? ORDER BY source", [key]).fetchall()
     input_sha = hashlib.sha256("\n".join(r[0] for r in inputs).encode()).hexdigest()
-    rows = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [key]).pl()
-    return input_sha, hashlib.sha256(rows.write_csv().encode()).hexdigest()
+    return input_sha, hashlib.sha256(index.write_csv().encode()).hexdigest()
 
 
 def _df(con, sql: str, params: list) -> pl.DataFrame:
@@ -77,58 +93,63 @@ def driver_sentence(name: str, change: float | None, contributions: list[dict], 
     return text + "。" + "；".join(parts) + "。"
 
 
-def _records_query(con, month: Month, records_sql: str, select: str, params: dict) -> pl.DataFrame:
+def _records_query(con, month: Month, records_sql: str, select: str) -> pl.DataFrame:
     """`select` over a source's record set of the catalogue (`records` in its FROM), for the month."""
     sql = f"WITH records AS (\n{records_sql}\n)\n{select}"
-    bound = {"month": month.key, "previous": month.previous().key, "month_end": month.end.isoformat(), **params}
+    bound = {"month": month.key, "previous": month.previous().key, "month_end": month.end.isoformat()}
     used = set(re.findall(r"\$(\w+)", sql))  # DuckDB refuses parameters a statement does not use
     return con.execute(sql, {k: v for k, v in bound.items() if k in used}).pl()
 
 
-def top_concerns(con, month: Month, code: str, methodology: Methodology, source: str, limit: int = 5) -> list[dict]:
-    """The categories with the most safety-relevant records (methodology `concerns`) of the district or city."""
+# Every count of records is made once for the month, per district and for the city in one pass (the city's
+# grouping set has no district), and then read per briefing: a scan per briefing cost a second a month.
+UNIT = f"CASE WHEN grouping(district_code) = 1 THEN '{CITY_CODE}' ELSE district_code END AS unit"
+
+
+def top_concerns(con, month: Month, methodology: Methodology, source: str, limit: int = 5) -> pl.DataFrame:
+    """(unit, label, n): per district and for the city, the categories with the most safety-relevant records
+    (methodology `concerns`), most first."""
     concern = methodology.concerns[source]
-    where = "" if code == CITY_CODE else "AND district_code = $code"
-    frame = _records_query(con, month, catalogue().records[source], f"""
-        SELECT "{concern.column}" AS label, count(*) AS n FROM records
-        WHERE ({concern.condition}) AND "{concern.column}" IS NOT NULL {where}
-        GROUP BY 1 ORDER BY n DESC, label LIMIT {int(limit)}""", {"code": code})
-    return frame.to_dicts()
+    return _records_query(con, month, catalogue().records[source], f"""
+        SELECT {UNIT}, "{concern.column}" AS label, count(*) AS n FROM records
+        WHERE ({concern.condition}) AND "{concern.column}" IS NOT NULL
+        GROUP BY GROUPING SETS ((district_code, label), (label))
+        QUALIFY row_number() OVER (PARTITION BY unit ORDER BY n DESC, label) <= {int(limit)}
+        ORDER BY unit, n DESC, label""")
 
 
-def top_streets(con, month: Month, code: str, methodology: Methodology, limit: int = 5) -> pl.DataFrame:
-    """Streets with the most safety-related hotline requests and disputes (the same records as the concerns)."""
-    where = "" if code == CITY_CODE else "AND district_code = $code"
+def top_streets(con, month: Month, methodology: Methodology, limit: int = 5) -> pl.DataFrame:
+    """(unit, street_code, hotline, disputes, n): per district and for the city, the streets with the most
+    safety-related hotline requests and disputes (the same records as the concerns), most first."""
     parts = []
     for source in STREET_SOURCES:
-        select = (f"SELECT street_code, count(*) AS n FROM records WHERE ({methodology.concerns[source].condition}) "
-                  f"AND street_code IS NOT NULL {where} GROUP BY 1")
-        parts.append(_records_query(con, month, catalogue().records[source], select, {"code": code})
-                     .with_columns(source=pl.lit(source)))
-    counts = pl.concat(parts).pivot(on="source", index="street_code", values="n").fill_null(0)
+        select = (f"SELECT {UNIT}, street_code, count(*) AS n FROM records WHERE ({methodology.concerns[source].condition}) "
+                  f"AND street_code IS NOT NULL GROUP BY GROUPING SETS ((district_code, street_code), (street_code))")
+        parts.append(_records_query(con, month, catalogue().records[source], select).with_columns(source=pl.lit(source)))
+    counts = pl.concat(parts).pivot(on="source", index=["unit", "street_code"], values="n").fill_null(0)
     for source in STREET_SOURCES:
         if source not in counts.columns:
             counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(source))
     return (counts.with_columns(n=sum(pl.col(s) for s in STREET_SOURCES))
-            .sort(["n", "street_code"], descending=[True, False]).head(limit))
+            .sort(["unit", "n", "street_code"], descending=[False, True, False])
+            .group_by("unit", maintain_order=True).head(limit))
 
 
-def data_quality(con, key: str, code: str) -> tuple[list[dict], dict[str, int]]:
-    """Rows read, loaded, rejected and dropped per source: the district's own (rows placed in it while read),
-    or the city's totals; and, per source, the rows that could not be placed in any district."""
-    if code == CITY_CODE:
-        sql = ("SELECT source, rows_read, rows_loaded, rows_rejected, duplicates_dropped + reexports_dropped AS dropped "
-               "FROM ingest_log WHERE month = ? ORDER BY source")
-        params = [key]
-    else:
-        # A source without rows of the district this month still has its line, with zeros.
-        sql = ("SELECT l.source, coalesce(d.rows_read, 0) AS rows_read, coalesce(d.rows_loaded, 0) AS rows_loaded, "
-               "coalesce(d.rows_rejected, 0) AS rows_rejected, "
-               "coalesce(d.duplicates_dropped + d.reexports_dropped, 0) AS dropped "
-               "FROM ingest_log l LEFT JOIN ingest_districts d ON d.source = l.source AND d.month = l.month "
-               "AND d.district_code = ? WHERE l.month = ? ORDER BY l.source")
-        params = [code, key]
-    rows = [{**r, "source": SOURCE_NAMES[r["source"]]} for r in con.execute(sql, params).pl().iter_rows(named=True)]
+def data_quality(con, key: str, district_codes: list[str]) -> tuple[pl.DataFrame, dict[str, int]]:
+    """(unit, source, rows_read, rows_loaded, rows_rejected, dropped) per source: each district's own rows (placed
+    in it while read) and the city's totals; and, per source, the rows that could not be placed in any district."""
+    # A source without rows of a district this month still has its line, with zeros.
+    rows = con.execute(f"""
+        SELECT '{CITY_CODE}' AS unit, source, rows_read, rows_loaded, rows_rejected,
+               duplicates_dropped + reexports_dropped AS dropped
+        FROM ingest_log WHERE month = $key
+        UNION ALL
+        SELECT u.code, l.source, coalesce(d.rows_read, 0), coalesce(d.rows_loaded, 0), coalesce(d.rows_rejected, 0),
+               coalesce(d.duplicates_dropped + d.reexports_dropped, 0)
+        FROM ingest_log l CROSS JOIN (SELECT unnest($codes) AS code) u
+        LEFT JOIN ingest_districts d ON d.source = l.source AND d.month = l.month AND d.district_code = u.code
+        WHERE l.month = $key
+        ORDER BY 1, 2""", {"key": key, "codes": district_codes}).pl()
     unplaced = dict(con.execute("SELECT source, sum(rows_read) FROM ingest_districts WHERE month = ? "
                                 "AND district_code IS NULL GROUP BY 1 ORDER BY 1", [key]).fetchall())
     return rows, {SOURCE_NAMES[s]: int(n) for s, n in unplaced.items() if n}
@@ -171,11 +192,36 @@ def month_label(month: Month) -> str:
     return f"{month.year}年{month.month}月"
 
 
-def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Reference, methodology: Methodology) -> Briefing:
+def month_tables(con: duckdb.DuckDBPyConnection, month: Month, reference: Reference,
+                 methodology: Methodology) -> MonthTables:
     key = month.key
     window = [m.key for m in months_between(month.year_before(), month)]
-    index = _df(con, "SELECT * FROM safety_index WHERE month = ?", [key])
-    trend = _df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})", window)
+    index = _df(con, "SELECT * FROM safety_index WHERE month = ? ORDER BY code", [key])
+    indicators = _df(con, "SELECT * FROM indicator_values WHERE month = ?", [key])
+    earlier = comparison_month(con, month)
+    city_earlier = None if earlier is None else (earlier, _df(
+        con, "SELECT * FROM safety_index WHERE month = ? AND code = ?", [earlier.key, CITY_CODE]).row(0, named=True))
+    quality, unplaced = data_quality(con, key, reference.district_codes)
+    input_sha256, data_version = provenance(con, key, index)
+    return MonthTables(
+        month=month, index=index,
+        trend=_df(con, f"SELECT month, code, composite FROM safety_index WHERE month IN ({','.join('?' * len(window))})",
+                  window),
+        indicators={(r["code"], r["indicator"]): r for r in indicators.iter_rows(named=True)},
+        concerns={source: top_concerns(con, month, methodology, source) for source in ("police", "hotline", "disputes")},
+        streets=top_streets(con, month, methodology), quality=quality, unplaced=unplaced,
+        present=set(con.execute("SELECT source FROM ingest_log WHERE month = ?", [key]).pl()["source"].to_list()),
+        city_earlier=city_earlier, input_sha256=input_sha256, data_version=data_version)
+
+
+def _of(frame: pl.DataFrame, code: str, columns: list[str]) -> list[dict]:
+    return frame.filter(pl.col("unit") == code).select(columns).to_dicts()
+
+
+def build(tables: MonthTables, code: str, reference: Reference, methodology: Methodology) -> Briefing:
+    month, key = tables.month, tables.month.key
+    window = [m.key for m in months_between(month.year_before(), month)]
+    index, trend = tables.index, tables.trend
     name = reference.name(code)
     own = index.filter(pl.col("code") == code).row(0, named=True)
     city = index.filter(pl.col("code") == CITY_CODE).row(0, named=True)
@@ -191,18 +237,17 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     names = {c: reference.name(c) for c in reference.district_codes}
     map_values = {r["code"]: r["composite"] for r in districts.iter_rows(named=True)}
 
-    indicators = _df(con, "SELECT * FROM indicator_values WHERE month = ? AND code = ? ORDER BY indicator", [key, code])
     rows = []
     for i in methodology.indicators:
-        r = indicators.filter(pl.col("indicator") == i.code).row(0, named=True)
+        r = tables.indicators[code, i.code]
         rows.append({**r, "name_zh": i.name_zh, "unit": i.unit, "direction": i.direction,
                      "sub": methodology.sub_index_of(i.code).name_zh, "clipped": clipped(r["value"], i)})
-    streets = top_streets(con, month, code, methodology)
     street_rows = [{"name": reference.streets[r["street_code"]].name, "n": r["n"], "hotline": r["hotline"],
-                    "disputes": r["disputes"]} for r in streets.iter_rows(named=True)]
-    quality, unplaced = data_quality(con, key, code)
-    present = set(con.execute("SELECT source FROM ingest_log WHERE month = ?", [key]).pl()["source"].to_list())
-    missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in present]
+                    "disputes": r["disputes"]} for r in _of(tables.streets, code, ["street_code", "n", "hotline", "disputes"])]
+    quality = [{**r, "source": SOURCE_NAMES[r["source"]]}
+               for r in _of(tables.quality, code, ["source", "rows_read", "rows_loaded", "rows_rejected", "dropped"])]
+    unplaced = tables.unplaced
+    missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in tables.present]
     survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
     warnings = [r for r in rows if r["warning"]]
     missing_indicators = [r["indicator"] for r in rows if r["score"] is None]
@@ -213,8 +258,8 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
     radar_caption = "本区与全市"
     if code != CITY_CODE:  # a district against the city, in the same month
         compared = ([city[s.code] for s in subs], "南京市")
-    elif (earlier := comparison_month(con, month)) is not None:  # the city against itself earlier
-        before = _df(con, "SELECT * FROM safety_index WHERE month = ? AND code = ?", [earlier.key, CITY_CODE]).row(0, named=True)
+    elif tables.city_earlier is not None:  # the city against itself earlier
+        earlier, before = tables.city_earlier
         compared = ([before[s.code] for s in subs], month_label(earlier))
         radar_caption = "本月与上年同月" if earlier == month.year_before() else "本月与上月；上年同月未计算"
     else:
@@ -232,9 +277,9 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
                  for s in subs],
         "indicators": rows,
         "drivers": driver_sentence(name, own["change_mom"], rows, indicator_names),
-        "top_police": top_concerns(con, month, code, methodology, "police"),
-        "top_hotline": top_concerns(con, month, code, methodology, "hotline"),
-        "top_disputes": top_concerns(con, month, code, methodology, "disputes"),
+        "top_police": _of(tables.concerns["police"], code, ["label", "n"]),
+        "top_hotline": _of(tables.concerns["hotline"], code, ["label", "n"]),
+        "top_disputes": _of(tables.concerns["disputes"], code, ["label", "n"]),
         "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
         "quality": quality, "unplaced": unplaced, "concern_note": concern_note(methodology),
         "clipped": sorted({r["clipped"] for r in rows if r["clipped"]}),
@@ -246,7 +291,7 @@ def build(con: duckdb.DuckDBPyConnection, month: Month, code: str, reference: Re
                                   name if code != CITY_CODE else month_label(month), *compared,
                                   size=RADAR_SIZE[code == CITY_CODE]),
         "map_svg": charts.tile_map(map_values, names, code if code != CITY_CODE else None, *TILE_SIZE),
-        "radar_caption": radar_caption,
+        "radar_caption": radar_caption, "radar_size": RADAR_SIZE[code == CITY_CODE],
         "districts": [
             {"name": r["name"], "code": r["code"], "composite": r["composite"], "rank": r["rank"],
              "rank_p05": r["rank_p05"], "rank_p95": r["rank_p95"], "change_mom": _fmt_change(r["change_mom"]),
@@ -277,10 +322,10 @@ def month_briefings(con: duckdb.DuckDBPyConnection, month: Month, reference: Ref
     """What `render.render_all` takes for the month: each district's briefing and then the city's, with the
     index rows its PDF carries as an attachment (the district's own, or all for the city) and its provenance.
     correction: the `correction` of a revision after the first, marked on every page."""
-    input_sha, data_version = provenance(con, month.key)
-    index = con.execute("SELECT * FROM safety_index WHERE month = ? ORDER BY code", [month.key]).pl()
-    jobs = [(build(con, month, code, reference, methodology),
-             index if code == CITY_CODE else index.filter(pl.col("code") == code), input_sha, data_version)
+    tables = month_tables(con, month, reference, methodology)
+    index = tables.index
+    jobs = [(build(tables, code, reference, methodology),
+             index if code == CITY_CODE else index.filter(pl.col("code") == code), tables.input_sha256, tables.data_version)
             for code in [*reference.district_codes, CITY_CODE]]
     if correction:
         for briefing, *_ in jobs:

@@ -1,7 +1,9 @@
 """Charts as inline SVG, drawn by hand: text stays text in the report font, bytes are deterministic.
 
 Every label passes through `escape`, so a category or street name from an export can never become
-markup. Colours are a single-hue sequential scale whose steps differ in lightness, so the charts
+markup. Marks of one style are one path (the grid, the bars of one colour): WeasyPrint
+styles, lays out and draws every SVG element as a node of the document, and a path of many parts costs
+about what one part does. Colours are a single-hue sequential scale whose steps differ in lightness, so the charts
 still read in greyscale print; the highlighted district is dark, everything else light.
 """
 
@@ -26,6 +28,16 @@ def _num(x: float) -> str:
     return f"{x:.1f}"
 
 
+def _box(x: float, y: float, w: float, h: float) -> str:
+    return f"M{_num(x)},{_num(y)}h{_num(w)}v{_num(h)}h{_num(-w)}Z"
+
+
+def _rounded(x: float, y: float, w: float, h: float, r: float) -> str:
+    """A rectangle with corners of radius r, as <rect rx="r"> draws it."""
+    return (f"M{_num(x + r)},{_num(y)}h{_num(w - 2 * r)}a{r},{r} 0 0,1 {r},{r}v{_num(h - 2 * r)}"
+            f"a{r},{r} 0 0,1 {-r},{r}h{_num(2 * r - w)}a{r},{r} 0 0,1 {-r},{-r}v{_num(2 * r - h)}a{r},{r} 0 0,1 {r},{-r}Z")
+
+
 def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                   f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>")
@@ -43,8 +55,10 @@ def trend(months: list[str], district: list[float | None], city: list[float | No
     x = lambda i: left + (plot_w * i / max(len(months) - 1, 1))
     y = lambda v: top + plot_h * (1 - (v - lo) / (hi - lo))
     body = []
-    for tick in range(int(lo), int(hi) + 1, 5 if hi - lo <= 30 else 10):
-        body.append(f'<line x1="{left}" x2="{width - right}" y1="{_num(y(tick))}" y2="{_num(y(tick))}" stroke="{GRID}" stroke-width="0.6"/>')
+    ticks = range(int(lo), int(hi) + 1, 5 if hi - lo <= 30 else 10)
+    grid = "".join(f"M{left},{_num(y(tick))}H{width - right}" for tick in ticks)
+    body.append(f'<path d="{grid}" stroke="{GRID}" stroke-width="0.6"/>')
+    for tick in ticks:
         body.append(f'<text x="{left - 4}" y="{_num(y(tick) + 3)}" font-size="8" text-anchor="end" fill="{MUTED}" {FONT}>{tick}</text>')
     for i, month in enumerate(months):
         if i % 2 == 0 or i == len(months) - 1:
@@ -55,7 +69,7 @@ def trend(months: list[str], district: list[float | None], city: list[float | No
         if len(points) > 1:
             path = " ".join(f"{_num(px)},{_num(py)}" for px, py in points)
             body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{width_}" {dash}/>')
-        for px, py in points:
+        for px, py in points:  # one element per month: the UI's history chart (assets/metadata_values.py) counts them
             body.append(f'<circle cx="{_num(px)}" cy="{_num(py)}" r="1.8" fill="{colour}"/>')
 
     is_city = district_name == "南京市"
@@ -77,15 +91,15 @@ def ranking(rows: list[tuple[str, float]], highlight: str | None, width: int = 4
     left, right, top = 58, 34, 6
     bar = (height - top - 6) / max(len(rows), 1)
     hi = 100.0
-    body = []
+    body, bars = [], {OTHER: "", HIGHLIGHT: ""}
     for i, (name, value) in enumerate(rows):
         y0 = top + i * bar
         w = max(0.0, (width - left - right) * value / hi)
-        colour = HIGHLIGHT if name == highlight else OTHER
+        bars[HIGHLIGHT if name == highlight else OTHER] += _box(left, y0 + bar * 0.15, w, bar * 0.7)
         weight = ' font-weight="700"' if name == highlight else ""
         body.append(f'<text x="{left - 5}" y="{_num(y0 + bar * 0.68)}" font-size="8.5" text-anchor="end" fill="{INK}"{weight} {FONT}>{escape(name)}</text>')
-        body.append(f'<rect x="{left}" y="{_num(y0 + bar * 0.15)}" width="{_num(w)}" height="{_num(bar * 0.7)}" fill="{colour}"/>')
         body.append(f'<text x="{_num(left + w + 3)}" y="{_num(y0 + bar * 0.68)}" font-size="8" fill="{INK}"{weight} {FONT}>{value:.1f}</text>')
+    body[:0] = [f'<path d="{d}" fill="{colour}"/>' for colour, d in bars.items() if d]
     return _svg(width, height, body, "各区平安指数排名")
 
 
@@ -101,13 +115,11 @@ def radar(labels: list[str], solid: list[float | None], solid_label: str, dashed
     n = len(labels)
     angle = lambda k: -math.pi / 2 + 2 * math.pi * k / n
     point = lambda k, v: (cx + radius * (v / 100) * math.cos(angle(k)), cy + radius * (v / 100) * math.sin(angle(k)))
-    body = []
-    for ring in (25, 50, 75, 100):
-        pts = " ".join(f"{_num(px)},{_num(py)}" for px, py in (point(k, ring) for k in range(n)))
-        body.append(f'<polygon points="{pts}" fill="none" stroke="{GRID}" stroke-width="0.6"/>')
+    rings = "".join("M" + "L".join(f"{_num(px)},{_num(py)}" for px, py in (point(k, ring) for k in range(n))) + "Z"
+                    for ring in (25, 50, 75, 100))
+    axes = "".join(f"M{_num(cx)},{_num(cy)}L{_num(px)},{_num(py)}" for px, py in (point(k, 100) for k in range(n)))
+    body = [f'<path d="{rings}{axes}" fill="none" stroke="{GRID}" stroke-width="0.6"/>']
     for k, label in enumerate(labels):
-        px, py = point(k, 100)
-        body.append(f'<line x1="{_num(cx)}" y1="{_num(cy)}" x2="{_num(px)}" y2="{_num(py)}" stroke="{GRID}" stroke-width="0.6"/>')
         lx, ly = point(k, 122)
         anchor = "middle" if abs(lx - cx) < 5 else ("start" if lx > cx else "end")
         body.append(f'<text x="{_num(lx)}" y="{_num(ly + 3)}" font-size="8.5" text-anchor="{anchor}" fill="{INK}" {FONT}>{escape(label)}</text>')
@@ -147,19 +159,22 @@ def tile_map(values: dict[str, float | None], names: dict[str, str], highlight: 
     breaks = classes(present) if present else [20, 40, 60, 80]
     step = lambda v: sum(v >= b for b in breaks)
     width, height = 5 * (tile + gap) + 120, 6 * (tile + gap) + 4
-    body = []
+    body, tiles = [], {}  # tiles by (fill, outline): one path each
     for code, (col, row) in TILES.items():
         x0, y0 = col * (tile + gap) + 2, row * (tile + gap) + 2
         value = values.get(code)
         k = step(value) if value is not None else 0
         fill = STEPS[k] if value is not None else "#ffffff"
         outline = f'stroke="{INK}" stroke-width="2"' if code == highlight else f'stroke="{GRID}" stroke-width="0.8"'
-        body.append(f'<rect x="{x0}" y="{y0}" width="{tile}" height="{tile}" rx="3" fill="{fill}" {outline}/>')
+        tiles[fill, outline] = tiles.get((fill, outline), "") + _rounded(x0, y0, tile, tile, 3)
         colour = STEP_TEXT[k] if value is not None else INK
         short = names[code].removesuffix("区")
         body.append(f'<text x="{x0 + tile / 2}" y="{y0 + 18}" font-size="8.5" text-anchor="middle" fill="{colour}" {FONT}>{escape(short)}</text>')
         label = "—" if value is None else f"{value:.1f}"
         body.append(f'<text x="{x0 + tile / 2}" y="{y0 + 32}" font-size="8.5" text-anchor="middle" fill="{colour}" {FONT}>{label}</text>')
+    # The highlighted tile last, so that no neighbour's outline is drawn over its thick one.
+    body[:0] = [f'<path d="{d}" fill="{fill}" {outline}/>' for (fill, outline), d in
+                sorted(tiles.items(), key=lambda item: INK in item[0][1])]
     lx = 5 * (tile + gap) + 10
     edges = [min(present) if present else 0, *breaks, max(present) if present else 100]
     for k in range(5):

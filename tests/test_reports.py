@@ -455,3 +455,51 @@ def test_attached_index_rows_carry_no_float_noise(ingested_q1, tmp_path):
         # The residue of cancelling sums is written as the zero it is.
         noisy = stored.filter((pl.col("reweighting_mom").abs() > 0) & (pl.col("reweighting_mom").abs() < 1e-9))
         assert noisy.height, "the sample no longer has float residue: this test checks nothing"
+
+
+def words(pdf):
+    """(page, text, xMin, yMin, xMax, yMax) of every word of the PDF."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for number, page in enumerate(re.findall(r"<page (.*?)</page>", xml, re.S), start=1):
+        for x0, y0, x1, y1, text in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page):
+            found.append((number, text, float(x0), float(y0), float(x1), float(y1)))
+    return found
+
+
+def test_charts_sit_side_by_side(ingested_q1):
+    """The rows of charts (floats since the flex boxes went) keep their places: paired charts share a line,
+    and a district's sub-index table and drivers stand beside its radar, not under it."""
+    root, _ = ingested_q1
+    for code, pairs in (("320102", [("图2", "图3")]), ("320100", [("图1", "图2"), ("图3", "图4")])):
+        found = words(root / f"out/2024-03/reports/{code}.pdf")
+        where = {text: (page, x0, y0) for page, text, x0, y0, *_ in found if re.fullmatch(r"图\d", text)}
+        for left, right in pairs:
+            assert where[left][0] == where[right][0] and abs(where[left][2] - where[right][2]) < 1, (code, where)
+            assert where[left][1] + 200 < where[right][1], (code, where)
+    page_one = [w for w in words(root / "out/2024-03/reports/320102.pdf") if w[0] == 1]
+    legend = next(w for w in page_one if w[1].startswith("实线："))
+    table_right = max(w[4] for w in page_one if w[1] == "全市" and w[3] < legend[3])  # the sub-index table's last column
+    drivers = next(w for w in page_one if w[1] == "变化原因")
+    assert table_right < legend[2] and drivers[3] < legend[3], (table_right, drivers, legend)
+
+
+def test_streets_table_counts_the_warehouse(ingested_q1):
+    """The streets of a district's 突出问题 (counted for all districts in one pass) against a count of its records."""
+    from indicators.methodology import catalogue
+    root, _ = ingested_q1
+    streets = load_reference().streets
+    for code in ("320104", "320113"):
+        expected = query(root, f"""
+            WITH h AS (SELECT street_code, count(*) AS n FROM valid_hotline WHERE month = '2024-03' AND district_code = ?
+                       AND ({catalogue().entry("C1").count}) AND street_code IS NOT NULL GROUP BY 1),
+                 d AS (SELECT street_code, count(*) AS n FROM valid_disputes WHERE month = '2024-03' AND district_code = ?
+                       AND ({catalogue().entry("B1").count}) AND street_code IS NOT NULL GROUP BY 1)
+            SELECT street_code, coalesce(h.n, 0) + coalesce(d.n, 0) AS total, coalesce(h.n, 0), coalesce(d.n, 0)
+            FROM h FULL JOIN d USING (street_code) ORDER BY total DESC, street_code LIMIT 5""", [code, code]).rows()
+        assert len(expected) == 5
+        text = text_of(root / f"out/2024-03/reports/{code}.pdf")
+        section = text[text.index("涉安全诉求与纠纷最多的街道"):]
+        for street, *numbers in expected:
+            assert layout_rows(section, streets[street].name) == numbers, (code, street)
