@@ -136,26 +136,27 @@ def ranks_of(p: Panel, composite: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- statistics
+def _moments(x: np.ndarray) -> tuple[int, float, np.ndarray]:
+    """n, the second central moment and the deviations of the present values."""
+    x = x[np.isfinite(x)]
+    deviations = x - x.mean() if len(x) else x
+    return len(x), float(np.mean(deviations ** 2)) if len(x) else 0.0, deviations
+
+
 def skewness(x: np.ndarray) -> float | None:
     """COINr's skew (e1071 type 2): √(n(n−1))/(n−2) · m₃/m₂^1.5, n ≥ 3."""
-    x = x[np.isfinite(x)]
-    n = len(x)
-    m2 = np.mean((x - x.mean()) ** 2) if n else 0.0
+    n, m2, d = _moments(x)
     if n < 3 or m2 == 0:
         return None
-    m3 = np.mean((x - x.mean()) ** 3)
-    return float(np.sqrt(n * (n - 1)) / (n - 2) * m3 / m2 ** 1.5)
+    return float(np.sqrt(n * (n - 1)) / (n - 2) * np.mean(d ** 3) / m2 ** 1.5)
 
 
 def kurtosis(x: np.ndarray) -> float | None:
     """COINr's kurtosis (e1071 type 2, excess): ((n+1)(m₄/m₂² − 3) + 6)(n−1)/((n−2)(n−3)), n ≥ 4."""
-    x = x[np.isfinite(x)]
-    n = len(x)
-    m2 = np.mean((x - x.mean()) ** 2) if n else 0.0
+    n, m2, d = _moments(x)
     if n < 4 or m2 == 0:
         return None
-    m4 = np.mean((x - x.mean()) ** 4)
-    return float(((n + 1) * (m4 / m2 ** 2 - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
+    return float(((n + 1) * (np.mean(d ** 4) / m2 ** 2 - 3) + 6) * (n - 1) / ((n - 2) * (n - 3)))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> tuple[float | None, int]:

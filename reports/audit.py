@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import jinja2
 import polars as pl
@@ -18,8 +18,9 @@ from markupsafe import Markup, escape
 from indicators.audit import ROOT, Audit
 from indicators.methodology import Methodology
 from nsi.month import Month
+from reports.charts import FONT, GRID, HIGHLIGHT, INK, MUTED, OTHER, _svg
+from reports.render import SHANGHAI
 
-SHANGHAI = timezone(timedelta(hours=8))
 LEVELS_ZH = {"indicator–indicator": "指标—指标（同一分项）", "indicator–sub-index": "指标—所属分项",
              "indicator–composite": "指标—平安指数", "sub-index–sub-index": "分项—分项", "sub-index–composite": "分项—平安指数"}
 FLAGS_ZH = {"collinear": "高度共线", "negative": "负相关", "weak": "弱相关"}
@@ -80,13 +81,8 @@ def as_json(audit: Audit, methodology_sha256: str, settings_sha256: str) -> byte
 
 
 # ------------------------------------------------------------------------------------------ charts
-INK, MUTED, NOMINAL, DATA, GRID = "#1f2d3d", "#8a96a3", "#b8c7d9", "#1d4e89", "#d9dee4"
-FONT = 'font-family="NSI Sans"'
-
-
-def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
-    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-                  f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>")
+# The briefings' palette: the nominal weight light, what the data gives dark.
+NOMINAL, DATA = OTHER, HIGHLIGHT
 
 
 def paired_bars(rows: list[tuple[str, float, float]], label: str, width: int = 480) -> Markup:
