@@ -103,6 +103,9 @@ class Indicator(BaseModel):
     direction: Literal[1, -1]
     weight: float = Field(gt=0)
     goalposts: tuple[float, float]
+    # Below this many cases in the denominator (shares: `of`; medians and survey shares: n) the value is
+    # treated as missing and flagged; none: every value counts (v1).
+    min_denominator: int | None = Field(default=None, ge=1)
 
     @field_validator("goalposts")
     @classmethod
@@ -135,6 +138,10 @@ class MonteCarlo(BaseModel):
     weight_jitter: float = Field(ge=0, lt=1)  # below 1, so that every weight stays positive
     normalisations: dict[Literal["goalposts", "minmax"], Annotated[float, Field(gt=0, le=1)]]
     percentiles: tuple[float, float, float]  # stored as rank_p05, rank_p50, rank_p95
+    # What a draw redraws within its sampling distribution: `survey`, the survey indicators only (v1);
+    # `all`, every indicator (counts Poisson, shares binomial, medians and survey shares normal on their
+    # standard error), for this month and the months its changes compare with.
+    sampling: Literal["survey", "all"] = "survey"
 
     @field_validator("normalisations")
     @classmethod
@@ -152,8 +159,9 @@ class MonteCarlo(BaseModel):
 
 
 class EarlyWarning(BaseModel):
-    """A value further than `threshold` robust SDs from the median of its own trailing months."""
+    """A value further than `threshold` robust SDs from the median of its own trailing months (v1)."""
     model_config = ConfigDict(extra="forbid")
+    method: Literal["robust_z"] = "robust_z"
     threshold: float = Field(gt=0)
     trailing_months: int = Field(ge=1)
     min_history: int = Field(ge=1)
@@ -165,6 +173,51 @@ class EarlyWarning(BaseModel):
         if self.min_history > self.trailing_months:
             raise ValueError(f"min_history {self.min_history} exceeds trailing_months {self.trailing_months}")
         return self
+
+
+class CountTestWarning(BaseModel):
+    """A value the district's own trailing months make improbable, tested on its counts: a rate's count
+    against the trailing months' rate (Poisson), a share's numerator against their pooled share
+    (binomial), a median or survey share against their mean on its standard error; with `overdispersion`,
+    the variance is widened by what the trailing months vary beyond sampling (at least 1)."""
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["count_test"]
+    alpha: float = Field(gt=0, lt=1)  # two-sided chance of a warning for a district whose rate did not change
+    trailing_months: int = Field(ge=1)
+    min_history: int = Field(ge=1)
+    min_expected: float = Field(gt=0)  # no warning when fewer cases than this are expected this month
+    overdispersion: bool = True
+
+    @model_validator(mode="after")
+    def history_fits_the_window(self):
+        if self.min_history > self.trailing_months:
+            raise ValueError(f"min_history {self.min_history} exceeds trailing_months {self.trailing_months}")
+        return self
+
+
+class Narration(BaseModel):
+    """What a briefing may say about a change, from the Monte-Carlo draws (index_uncertainty): a change
+    within z(change_level) standard deviations of its draws reads 基本持平; an indicator is named as a
+    driver only when its contribution is outside z(driver_level) standard deviations of its own draws."""
+    model_config = ConfigDict(extra="forbid")
+    change_level: float = Field(gt=0, lt=1)
+    driver_level: float = Field(gt=0, lt=1)
+
+
+class Smoothing(BaseModel):
+    """Small counts shrunk towards the city by empirical Bayes (shares: beta-binomial; rates: Poisson-gamma),
+    with the prior's strength estimated from the spread between districts; the value before is kept as
+    value_raw."""
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["empirical_bayes"]
+    indicators: list[str] = Field(min_length=1)
+
+
+class Change(BaseModel):
+    """One change from the previous version and why (from the statistical audit)."""
+    model_config = ConfigDict(extra="forbid")
+    what: str
+    why: str
 
 
 class UnknownValues(BaseModel):
@@ -226,12 +279,27 @@ class Methodology(BaseModel):
     survey_min_completes: int = Field(ge=1)
     geometric_range: tuple[float, float]
     monte_carlo: MonteCarlo
-    early_warning: EarlyWarning
+    early_warning: Annotated[EarlyWarning | CountTestWarning, Field(discriminator="method")]
     unknown_values: UnknownValues
     goalpost_basis: str
     sub_indices: list[SubIndex]
     concerns: dict[Source, Concern]
     notes: list[str] = []
+    # Absent in v1, whose briefings narrate every change and contribution above 0.05 points.
+    narration: Narration | None = None
+    smoothing: Smoothing | None = None
+    # No indicator may score exactly 0 or 100 (at a goalpost) in more than this share of the baseline's
+    # district-months; the audit flags one that does.
+    max_share_at_bounds: float | None = Field(default=None, gt=0, lt=1)
+    changes: list[Change] = []  # from the previous version, each with its reason
+
+    @model_validator(mode="before")
+    @classmethod
+    def warning_method_defaults_to_v1(cls, data):
+        # v1 was written before warnings had a method: its early_warning is the robust-z rule.
+        if isinstance(data, dict) and isinstance(data.get("early_warning"), dict):
+            data["early_warning"] = {"method": "robust_z", **data["early_warning"]}
+        return data
 
     @field_validator("concerns")
     @classmethod
@@ -262,9 +330,18 @@ class Methodology(BaseModel):
                     raise ValueError(f"indicator {indicator.code} appears twice")
                 seen.add(indicator.code)
                 known = [e.code for e in catalogue().indicators]
+                entry = next((e for e in catalogue().indicators if e.code == indicator.code), None)
+                if indicator.min_denominator is not None and entry is not None and entry.denominator == "per_residents":
+                    raise ValueError(f"sub_indices.{sub.code}.{indicator.code}: min_denominator applies to shares, "
+                                     "medians and survey shares; a rate's denominator is the population")
                 if indicator.code not in known:
                     raise ValueError(f"sub_indices.{sub.code}.{indicator.code}: not in {CATALOGUE_FILE.name} "
                                      f"(catalogued: {', '.join(known)})")
+        if self.smoothing is not None:
+            for code in self.smoothing.indicators:
+                entry = next((e for e in catalogue().indicators if e.code == code), None)
+                if code not in seen or entry is None or entry.denominator not in ("share", "per_residents"):
+                    raise ValueError(f"smoothing.indicators: {code} is not a share or rate indicator of this version")
         return self
 
     @property
@@ -289,10 +366,14 @@ class Methodology(BaseModel):
         return rows
 
 
+# pydantic names the chosen member of a tagged union in an error's location; the file has no such key.
+UNION_TAGS = {"robust_z", "count_test"}
+
+
 def _describe(error: ValidationError, path: Path) -> str:
     lines = []
     for item in error.errors():
-        location = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        location = ".".join(str(p) for p in item["loc"] if p not in UNION_TAGS) or "(top level)"
         lines.append(f"{path.name}: {location}: {item['msg']}")
     return "\n".join(lines)
 
