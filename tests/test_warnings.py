@@ -220,3 +220,14 @@ def test_overdispersion_keeps_a_varying_district_near_alpha():
     widened = len(warnings.early_warnings(month, history, with_rule(count_rule(alpha=alpha))))
     assert plain / months > 3 * alpha
     assert widened / months < 2 * alpha
+
+
+def test_count_test_sentences_use_only_characters_of_the_briefing_font():
+    from pathlib import Path
+    charset = (Path(__file__).resolve().parent.parent / "reports" / "fonts" / "charset.txt").read_text(encoding="utf-8")
+    outcomes = [warnings.rate_test(41, 1.0, np.full(12, 24.0), np.ones(12), True),
+                warnings.share_test(950, 1000, np.full(12, 990.0), np.full(12, 1000.0), True),
+                warnings.value_test(14.0, 1.0, np.full(12, 10.0), np.ones(12), True, False),
+                warnings.value_test(0.98, 0.005, np.full(12, 0.99), np.full(12, 0.004), True, True)]
+    text = "".join(warnings.count_warning_text(worse, 12, o) for o in outcomes for worse in (True, False))
+    assert not {c for c in text if ord(c) > 0x7F and not c.isspace()} - set(charset)
