@@ -14,8 +14,9 @@ import numpy as np
 import polars as pl
 
 from indicators.engine import Node, Structure, aggregate, normalise, rank
-from indicators.methodology import Methodology, all_versions
+from indicators.methodology import Methodology
 from indicators.values import Z95
+from indicators.warnings import early_warnings, warning_text  # noqa: F401 - importable from here as before
 from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
 
@@ -78,37 +79,6 @@ def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, se
         scores = _scores(values, structure, methodology, method)
         ranks[draw] = rank(aggregate_scores(scores, structure, methodology).values[ROOT])
     return np.percentile(ranks, list(mc.percentiles), axis=0, method="nearest").T
-
-
-def early_warnings(values: pl.DataFrame, history: pl.DataFrame, methodology: Methodology) -> dict[tuple[str, str], str]:
-    """Indicator values outside median ± threshold robust SDs (mad_factor·MAD, at least spread_floor·|median|)
-    of their own trailing months, as the methodology's early_warning sets them."""
-    rule = methodology.early_warning
-    warnings: dict[tuple[str, str], str] = {}
-    if history.height == 0:
-        return warnings
-    for (code, indicator), group in history.group_by(["code", "indicator"]):
-        past = group.sort("month").tail(rule.trailing_months)["value"].drop_nulls().to_numpy()
-        if len(past) < rule.min_history:
-            continue
-        current = values.filter((pl.col("code") == code) & (pl.col("indicator") == indicator))["value"]
-        if current.len() == 0 or current[0] is None:
-            continue
-        median = float(np.median(past))
-        spread = max(rule.mad_factor * float(np.median(np.abs(past - median))), rule.spread_floor * abs(median), 1e-9)
-        deviation = (current[0] - median) / spread
-        if abs(deviation) > rule.threshold:
-            worse = (deviation > 0) == (methodology.indicator(indicator).direction == -1)
-            warnings[(code, indicator)] = warning_text(worse, deviation, rule.trailing_months)
-    return warnings
-
-
-def warning_text(worse: bool, deviation: float, trailing_months: int | None = None) -> str:
-    """An early warning as the index table's 说明 column and the briefing print it; the window is the
-    methodology's trailing_months (by default that of the newest version)."""
-    months = trailing_months or all_versions()[-1].early_warning.trailing_months
-    side = "高" if deviation > 0 else "低"
-    return f"明显{'差' if worse else '好'}于近{months}个月常态（比中位数{side}{abs(deviation):.1f}个稳健标准差）"
 
 
 def missing_text(missing: list[str], methodology: Methodology) -> str:
@@ -212,7 +182,7 @@ def INDEX_SCHEMA(methodology: Methodology) -> dict:  # noqa: N802 - a schema, na
 
 INDICATOR_SCHEMA = {
     "month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "numerator": pl.Float64, "denominator": pl.Float64,
-    "value": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64, "population": pl.Int64,
+    "value": pl.Float64, "value_raw": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64, "population": pl.Int64,
     "population_year": pl.Int64, "population_scale": pl.Float64, "flag": pl.Utf8, "name": pl.Utf8,
     "score": pl.Float64, "effective_weight": pl.Float64, "contribution_mom": pl.Float64, "warning": pl.Utf8,
     "methodology_version": pl.Utf8,

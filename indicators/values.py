@@ -14,6 +14,7 @@ import re
 import duckdb
 import polars as pl
 
+from indicators import small_numbers
 from indicators.methodology import CatalogueEntry, Methodology, catalogue
 from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
@@ -50,7 +51,7 @@ def source_sql(source: str) -> str:
 
 
 COLUMNS = {"month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "numerator": pl.Float64, "denominator": pl.Float64,
-           "value": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+           "value": pl.Float64, "value_raw": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64,
            "population": pl.Int64, "population_year": pl.Int64, "population_scale": pl.Float64, "flag": pl.Utf8}
 
 
@@ -158,4 +159,5 @@ def indicator_values(con: duckdb.DuckDBPyConnection, month: Month, methodology: 
             add(CITY_CODE, ind, None, None, None, n=0, flag="no_survey")
     frame = pl.DataFrame(out, schema=COLUMNS)
     wanted = [i.code for i in methodology.indicators]
-    return frame.filter(pl.col("indicator").is_in(wanted)).sort("code", "indicator")
+    return small_numbers.apply(frame.filter(pl.col("indicator").is_in(wanted)).sort("code", "indicator"),
+                               methodology, reference)
