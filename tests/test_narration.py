@@ -6,6 +6,7 @@ from scipy.stats import norm
 from indicators.methodology import Narration, by_version
 from indicators.narration import change_reading, named_drivers, warning_rows, z_of
 
+
 def v1():
     return by_version("v1")
 
