@@ -103,7 +103,9 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
                      description=stages.description(
                          "index", "平安指数：综合指数、分指数、排名、环比同比",
                          "Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
-                         "with its 5–95% interval, change on last month and last year; also "
+                         "with its 5–95% interval, change on last month and last year (last month and last year "
+                         "recomputed under this month's methodology when computed under another); also the month's "
+                         "Monte Carlo in index_uncertainty and monte_carlo_draws, and "
                          "index.csv and index.xlsx (published with the briefings). Each month's materialization "
                          "shows the index as a table and the city's last 13 months as a chart; the Plots tab draws "
                          "city_composite and the city's sub-indices across the months."), kinds={"duckdb"}),
