@@ -95,10 +95,13 @@ def missing_text(missing: list[str], methodology: Methodology) -> str:
     return f"缺值指标 {'、'.join(missing)}（{rule}）"
 
 
-def unranked_text(subs: list[str], methodology: Methodology) -> str:
-    names = "、".join(f"{code} {methodology.sub_indices[[x.code for x in methodology.sub_indices].index(code)].name_zh}"
-                     for code in subs)
-    return f"分项{names}全部缺值，不参与排名"
+def unranked_text(subs: list[str], missing: list[str], methodology: Methodology) -> str:
+    """Why a district has no rank: a sub-index with no indicator (or, under `withhold`, too little weight) present."""
+    parts = []
+    for sub in (s for s in methodology.sub_indices if s.code in subs):
+        empty = all(i.code in missing for i in sub.indicators)
+        parts.append(f"分项{sub.code} {sub.name_zh}{'全部缺值' if empty else '不予计算'}")
+    return f"{'、'.join(parts)}，不参与排名"
 
 
 def scored_month(values: pl.DataFrame, methodology: Methodology, reference: Reference) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -192,7 +195,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
         flags = [missing_text(missing, methodology)] if missing else []
         is_district = u < districts
         if is_district and missing_subs[u]:
-            flags.append(unranked_text(missing_subs[u], methodology))
+            flags.append(unranked_text(missing_subs[u], missing, methodology))
         flags += [f"{codes[j]} {methodology.indicator(codes[j]).name_zh}：{warnings[(code, codes[j])]}"
                   for j in range(len(codes)) if (code, codes[j]) in warnings]
         in_ranking = is_district and bool(ranked[u])

@@ -311,6 +311,8 @@ def test_a_district_missing_a_whole_sub_index_is_not_ranked(ingested_q1):
     assert unranked["rank"] is None and unranked["rank_p05"] is None and unranked["D"] is None
     assert unranked["composite"] is not None
     assert "分项D 群众感受全部缺值，不参与排名" in unranked["flags"]
+    from indicators.index import unranked_text
+    assert unranked_text(["B", "D"], ["B1", "D1", "D2", "D3"], m) == "分项B 矛盾化解不予计算、分项D 群众感受全部缺值，不参与排名"
     others = index.filter(pl.col("code") != "320113")
     assert sorted(others["rank"].to_list()) == sorted(1 + sum(1 for c in others["composite"] if c > x) for x in others["composite"])
     assert max(others["rank"]) == 10 and others["rank_p95"].max() <= 10
