@@ -13,7 +13,9 @@ from assets.metadata_values import index_table as index_metadata
 from assets.partitions import monthly_partitions
 from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import NsiWarehouse, RunPins
+from indicators import bridging
 from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month
+from indicators.uncertainty import DRAWS_SCHEMA, UNCERTAINTY_SCHEMA
 from indicators.values import indicator_values
 from nsi import warehouse as tables
 from nsi.exports import SOURCES
@@ -29,27 +31,28 @@ CONTRIBUTIONS = "contributions_sum_to_change"
 TOLERANCE = 1e-6
 
 
-def _previous(con, table: str, months: list[str], schema: dict) -> pl.DataFrame:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
-    if not exists:
-        return pl.DataFrame(schema=schema)
-    marks = ", ".join("?" for _ in months)
-    return con.execute(f"SELECT * FROM {table} WHERE month IN ({marks})", months).pl()
-
-
-def _history(con, month: Month) -> pl.DataFrame:
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'indicator_values'").fetchone()[0]
-    if not exists:
-        return pl.DataFrame(schema={"month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "value": pl.Float64})
-    return con.execute("SELECT month, code, indicator, value FROM indicator_values WHERE month < ? AND month >= ?",
-                       [month.key, month.year_before().key]).pl()
-
-
 def _city_composites(con, months: list[str]) -> dict[str, float | None]:
     marks = ", ".join("?" for _ in months)
     rows = con.execute(f"SELECT month, composite FROM safety_index WHERE code = ? AND month IN ({marks})",
                        [CITY_CODE, *months]).fetchall()
     return {month: composite for month, composite in rows}
+
+
+def declared_weights(methodology, present: set[str]) -> dict[str, float]:
+    """Each indicator's weight in the composite when only `present` have a value: the declared weights
+    renormalised among the present siblings at every level (the `reweight` rule), an aggregate with less
+    than min_weight_present of its weight present left out under `withhold`."""
+    rule = methodology.missing
+    subs = {}
+    for sub in methodology.sub_indices:
+        here = [i for i in sub.indicators if i.code in present]
+        share = sum(i.weight for i in here) / sum(i.weight for i in sub.indicators)
+        if here and not (rule.rule == "withhold" and share < rule.min_weight_present):
+            subs[sub.code] = (sub.weight, {i.code: i.weight / sum(j.weight for j in here) for i in here})
+    total = sum(weight for weight, _ in subs.values())
+    if subs and rule.rule == "withhold" and total / sum(s.weight for s in methodology.sub_indices) < rule.min_weight_present:
+        return {}
+    return {code: weight / total * inner for weight, local in subs.values() for code, inner in local.items()}
 
 
 def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> dict[str, list[str]]:
@@ -58,19 +61,28 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
     for column in ["composite", *[s.code for s in methodology.sub_indices]]:
         bad = index.filter(pl.col(column).is_not_null() & ~pl.col(column).is_between(0, 100))
         problems[IN_RANGE] += [f"{r['code']} {column}={r[column]}" for r in bad.iter_rows(named=True)]
-    ranks = sorted(index.filter(pl.col("code") != CITY_CODE)["rank"].drop_nulls().to_list())
-    if ranks != [1 + sum(1 for r in ranks if r < x) for x in ranks] or len(ranks) != 11:
+    districts = index.filter(pl.col("code") != CITY_CODE)
+    # Ranked: the districts with every sub-index; they rank among themselves, the others have no rank.
+    subs = [s.code for s in methodology.sub_indices]
+    complete = districts.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in ["composite", *subs]))
+    ranks = sorted(complete["rank"].drop_nulls().to_list())
+    if ranks != [1 + sum(1 for r in ranks if r < x) for x in ranks] or len(ranks) != complete.height:
         problems[RANKS].append(f"ranks {ranks}")
-    declared = {i.code: i.weight * methodology.sub_index_of(i.code).weight for i in methodology.indicators}
+    if districts.height != 11:
+        problems[RANKS].append(f"{districts.height} districts")
+    stray = districts.join(complete.select("code"), on="code", how="anti").filter(pl.col("rank").is_not_null())
+    problems[RANKS] += [f"{r['code']}: ranked with a whole sub-index missing" for r in stray.iter_rows(named=True)]
     for code, group in indicators.group_by("code"):
-        weights = {r["indicator"]: r["effective_weight"] for r in group.iter_rows(named=True)}
-        total = sum(w for w in weights.values() if w is not None)
-        if abs(total - 1) > TOLERANCE:
+        weights = {r["indicator"]: r["effective_weight"] or 0.0 for r in group.iter_rows(named=True)}
+        present = {r["indicator"] for r in group.iter_rows(named=True) if r["score"] is not None}
+        expected = declared_weights(methodology, present)
+        total = sum(weights.values())
+        if expected and abs(total - 1) > TOLERANCE:
             problems[WEIGHTS].append(f"{code[0]}: effective weights sum to {total:.6f}")
-        if all(w is not None for w in weights.values()):
-            off = [k for k, w in weights.items() if abs(w - declared[k]) > TOLERANCE]
-            if off:
-                problems[WEIGHTS].append(f"{code[0]}: {off} differ from the declared weights")
+        off = sorted(k for k, w in weights.items() if abs(w - expected.get(k, 0.0)) > TOLERANCE)
+        if off:
+            problems[WEIGHTS].append(f"{code[0]}: {off} differ from the declared weights renormalised among "
+                                     f"the indicators present")
     contributions = indicators.group_by("code").agg(pl.col("contribution_mom").sum().alias("explained"))
     joined = index.join(contributions, on="code").filter(pl.col("change_mom").is_not_null())
     for r in joined.iter_rows(named=True):
@@ -91,15 +103,19 @@ def check_month(index: pl.DataFrame, indicators: pl.DataFrame, methodology) -> d
                      description=stages.description(
                          "index", "平安指数：综合指数、分指数、排名、环比同比",
                          "Composite 0–100 and the four sub-indices per district and the city, rank among the 11 "
-                         "with its 5–95% interval, change on last month and last year; also "
+                         "with its 5–95% interval, change on last month and last year (last month and last year "
+                         "recomputed under this month's methodology when computed under another); also the month's "
+                         "Monte Carlo in index_uncertainty and monte_carlo_draws, and "
                          "index.csv and index.xlsx (published with the briefings). Each month's materialization "
                          "shows the index as a table and the city's last 13 months as a chart; the Plots tab draws "
                          "city_composite and the city's sub-indices across the months."), kinds={"duckdb"}),
     ],
     check_specs=[
         monthly_check(IN_RANGE, "safety_index", blocking=True, description="composite and sub-indices in [0, 100]"),
-        monthly_check(RANKS, "safety_index", blocking=True, description="ranks of the 11 districts are 1–11 (ties share)"),
-        monthly_check(WEIGHTS, "safety_index", blocking=True, description="effective weights sum to 1 and equal the declared ones"),
+        monthly_check(RANKS, "safety_index", blocking=True,
+                      description="ranks of the districts with every sub-index are 1…n (ties share); the others have none"),
+        monthly_check(WEIGHTS, "safety_index", blocking=True,
+                      description="effective weights sum to 1 and equal the declared ones renormalised among the indicators present"),
         monthly_check(CONTRIBUTIONS, "safety_index", blocking=True, description="indicator contributions + re-weighting = change on last month"),
     ],
     partitions_def=monthly_partitions, backfill_policy=dg.BackfillPolicy.single_run(), can_subset=False,
@@ -116,14 +132,19 @@ def safety_index(context: dg.AssetExecutionContext, warehouse: NsiWarehouse, pin
         with warehouse.connect() as con:
             storage.ensure_tables(con)
             values = indicator_values(con, month, method, reference, scale)
-            previous_months = [month.previous().key, month.year_before().key]
-            result = compute_month(month, values, method, reference, _previous(con, "safety_index", previous_months, INDEX_SCHEMA(method)),
-                                   _previous(con, "indicator_values", previous_months, INDICATOR_SCHEMA),
-                                   _history(con, month))
-            tables.ensure_table_for(con, "indicator_values", INDICATOR_SCHEMA)
-            tables.ensure_table_for(con, "safety_index", INDEX_SCHEMA(method))
+            recompute = bridging.Recomputation(con, method, reference, lambda m: pins.population_scale(warehouse.raw, m))
+            compared = bridging.comparison(con, month, method, recompute)
+            result = compute_month(month, values, method, reference, compared.index, compared.indicators,
+                                   compared.history, compared.recomputed)
+            for table, schema in [("indicator_values", INDICATOR_SCHEMA), ("safety_index", INDEX_SCHEMA(method)),
+                                  ("index_uncertainty", UNCERTAINTY_SCHEMA), ("monte_carlo_draws", DRAWS_SCHEMA),
+                                  (bridging.RECOMPUTED, bridging.RECOMPUTED_SCHEMA)]:
+                tables.ensure_table_for(con, table, schema)
             tables.replace_months(con, [tables.MonthWrite("indicator_values", result.indicators, {"month": key}),
-                                        tables.MonthWrite("safety_index", result.index, {"month": key})])
+                                        tables.MonthWrite("safety_index", result.index, {"month": key}),
+                                        tables.MonthWrite("index_uncertainty", result.uncertainty, {"month": key}),
+                                        tables.MonthWrite("monte_carlo_draws", result.draws, {"month": key}),
+                                        *bridging.invalidations(month)])
             analysts_workbook = workbook.build(con, month, month, {method.version: method}.__getitem__,
                                                extract_dir=warehouse.extract_dir, reference=reference)
         table = index_table.index_table(result.index, {s.code: s.name_zh for s in method.sub_indices})

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from indicators.engine import Structure, Node, EngineError, aggregate, normalise, rank
+from indicators.engine import EngineError, Node, Structure, aggregate, normalise, rank
 
 
 class ComposeInputError(ValueError):

@@ -9,6 +9,7 @@ declared share of its weight is present (`withhold`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,32 +89,42 @@ class Structure:
 
 
 # ------------------------------------------------------------------------------------- normalise
-def normalise(values: np.ndarray, structure: Structure, method: str = "goalposts") -> np.ndarray:
-    """units × indicators (in structure.indicators order) → scores; NaN stays NaN."""
+def normalise(values: np.ndarray, structure: Structure, method: str = "goalposts",
+              among: np.ndarray | None = None) -> np.ndarray:
+    """(…, units, indicators in structure.indicators order) → scores; NaN stays NaN. Leading axes (e.g.
+    Monte-Carlo draws) are normalised each on its own. `among` (a boolean mask over units) names the units
+    whose values set minmax's range and zscore's mean and sd (default every unit); the others are scored
+    on that scale (minmax clipped to 0..100), as the city is on its districts'."""
     if method not in NORMALISATIONS:
         raise EngineError(f"normalisation must be one of {', '.join(NORMALISATIONS)}")
     values = np.asarray(values, dtype=float)
     scores = np.full_like(values, np.nan)
+    chosen = np.ones(values.shape[-2], bool) if among is None else np.asarray(among, bool)
     for j, code in enumerate(structure.indicators):
         node = structure.node(code)
-        x = values[:, j]
+        x = values[..., j]
         if method == "goalposts":
             if node.goal_lo is None or node.goal_hi is None or not node.goal_lo < node.goal_hi:
                 raise EngineError(f"goalposts: indicator {code} needs goal_lo < goal_hi")
             s = np.clip((x - node.goal_lo) / (node.goal_hi - node.goal_lo) * 100, 0, 100)
-            scores[:, j] = s if node.direction == 1 else 100 - s
-        elif method == "minmax":
-            lo, hi = np.nanmin(x) if np.isfinite(x).any() else np.nan, np.nanmax(x) if np.isfinite(x).any() else np.nan
-            if not hi > lo:
-                continue  # a constant indicator carries no information: left missing, as COINr gives NaN
-            s = (x - lo) / (hi - lo) * 100
-            scores[:, j] = s if node.direction == 1 else 100 - s
-        else:
-            present = x[np.isfinite(x)]
-            if len(present) < 2 or np.std(present, ddof=1) == 0:
-                continue
-            z = (x - present.mean()) / np.std(present, ddof=1)
-            scores[:, j] = z * node.direction
+            scores[..., j] = s if node.direction == 1 else 100 - s
+            continue
+        part = np.where(chosen, x, np.nan)
+        present = np.isfinite(part)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: left missing below
+            if method == "minmax":
+                lo = np.nanmin(part, axis=-1, keepdims=True)
+                hi = np.nanmax(part, axis=-1, keepdims=True)
+                # a constant indicator carries no information: left missing, as COINr gives NaN
+                # units outside `among` may fall beyond the range: clipped, as goalposts clip
+                s = np.clip(np.where(hi > lo, (x - lo) / (hi - lo) * 100, np.nan), 0, 100)
+                scores[..., j] = s if node.direction == 1 else 100 - s
+            else:
+                mean = np.nanmean(part, axis=-1, keepdims=True)
+                sd = np.nanstd(part, axis=-1, ddof=1, keepdims=True)
+                usable = (present.sum(axis=-1, keepdims=True) >= 2) & (sd > 0)
+                scores[..., j] = np.where(usable, (x - mean) / np.where(usable, sd, 1), np.nan) * node.direction
     return scores
 
 
@@ -126,41 +137,45 @@ class Aggregated:
 
 
 def aggregate(scores: np.ndarray, structure: Structure, method: str = "arithmetic", missing: str = "reweight",
-              min_weight_present: float = 0.0) -> Aggregated:
+              min_weight_present: float = 0.0, weights: dict[str, np.ndarray] | None = None) -> Aggregated:
+    """scores: (…, units, indicators). `weights` replaces the structure's weights, per node an array that
+    broadcasts against the leading axes and units (e.g. one weight per Monte-Carlo draw, shape (draws, 1))."""
     if method not in AGGREGATIONS:
         raise EngineError(f"aggregation must be one of {', '.join(AGGREGATIONS)}")
     scores = np.asarray(scores, dtype=float)
-    units = scores.shape[0]
     if method == "geometric" and np.any(scores[np.isfinite(scores)] <= 0):
         raise EngineError("geometric aggregation needs scores > 0 (COINr's rule); normalise to [1, 100] "
                           "or use arithmetic")
-    values = {code: scores[:, j] for j, code in enumerate(structure.indicators)}
+    values = {code: scores[..., j] for j, code in enumerate(structure.indicators)}
     # Weight of each child within its parent, per unit, after leaving out missing children.
     local: dict[str, np.ndarray] = {}
     withheld: dict[str, np.ndarray] = {}
     for code in structure.bottom_up():
         children = structure.children(code)
-        matrix = np.column_stack([values[c.code] for c in children])
-        weights = np.array([c.weight for c in children], dtype=float)
+        matrix = np.stack([values[c.code] for c in children], axis=-1)
+        if weights is None:
+            child_weights = np.array([c.weight for c in children], dtype=float)
+        else:
+            child_weights = np.stack([np.asarray(weights[c.code], dtype=float) for c in children], axis=-1)
         present = np.isfinite(matrix)
-        weight_present = (present * weights).sum(axis=1)
-        share = weight_present / weights.sum()
+        weight_present = (present * child_weights).sum(axis=-1)
+        share = weight_present / child_weights.sum(axis=-1)
         hold = (weight_present == 0) | ((missing == "withhold") & (share < min_weight_present))
         with np.errstate(invalid="ignore", divide="ignore"):
-            w = np.where(present, weights, 0.0) / np.where(weight_present > 0, weight_present, 1)[:, None]
+            w = np.where(present, child_weights, 0.0) / np.where(weight_present > 0, weight_present, 1)[..., None]
             if method == "arithmetic":
-                result = np.nansum(np.where(present, matrix, 0.0) * w, axis=1)
+                result = np.nansum(np.where(present, matrix, 0.0) * w, axis=-1)
             else:
-                result = np.exp(np.nansum(np.where(present, np.log(np.where(present, matrix, 1.0)), 0.0) * w, axis=1))
+                result = np.exp(np.nansum(np.where(present, np.log(np.where(present, matrix, 1.0)), 0.0) * w, axis=-1))
         values[code] = np.where(hold, np.nan, result)
         withheld[code] = hold
         for k, child in enumerate(children):
-            local[child.code] = np.where(hold, np.nan, w[:, k])
-    effective = np.ones((units, len(structure.indicators)))
+            local[child.code] = np.where(hold, np.nan, w[..., k])
+    effective = np.ones(scores.shape)
     for j, code in enumerate(structure.indicators):
         node = structure.node(code)
         while node.parent:
-            effective[:, j] *= local[node.code]
+            effective[..., j] *= local[node.code]
             node = structure.node(node.parent)
     return Aggregated(values, effective, withheld)
 
@@ -177,7 +192,7 @@ def rank(values: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------- decompose
 def decompose(before: Aggregated, after: Aggregated, scores_before: np.ndarray, scores_after: np.ndarray,
               structure: Structure, method: str = "arithmetic") -> tuple[np.ndarray, np.ndarray]:
-    """Per unit: contribution of each indicator to the root's change, and the re-weighting term.
+    """Per unit (and along any leading axes): contribution of each indicator to the root's change, and the re-weighting term.
 
     Arithmetic: I = Σ eᵢ sᵢ, so ΔI = Σ eᵢ' Δsᵢ (indicators present in both periods, weighted as now)
     + Σ (eᵢ' − eᵢ) sᵢ (re-weighting when the set of present indicators changed). Geometric:
@@ -191,16 +206,16 @@ def decompose(before: Aggregated, after: Aggregated, scores_before: np.ndarray, 
     both = np.isfinite(s0) & np.isfinite(s1)
     if method == "arithmetic":
         contributions = np.where(both, e1 * (np.nan_to_num(s1) - np.nan_to_num(s0)), 0.0)
-        reweighting = (np.where(np.isfinite(s1), e1 * np.nan_to_num(s1), 0).sum(axis=1)
-                       - np.where(np.isfinite(s0), e0 * np.nan_to_num(s0), 0).sum(axis=1)
-                       - contributions.sum(axis=1))
+        reweighting = (np.where(np.isfinite(s1), e1 * np.nan_to_num(s1), 0).sum(axis=-1)
+                       - np.where(np.isfinite(s0), e0 * np.nan_to_num(s0), 0).sum(axis=-1)
+                       - contributions.sum(axis=-1))
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             log_terms = np.where(both, e1 * (np.log(np.where(both, s1, 1)) - np.log(np.where(both, s0, 1))), 0.0)
             dlog = np.log(i1) - np.log(i0)
             mean = np.where(np.abs(dlog) > 1e-12, (i1 - i0) / dlog, i0)
-        contributions = log_terms * mean[:, None]
-        reweighting = (i1 - i0) - contributions.sum(axis=1)
+        contributions = log_terms * mean[..., None]
+        reweighting = (i1 - i0) - contributions.sum(axis=-1)
     unknown = ~(np.isfinite(i0) & np.isfinite(i1))
     contributions[unknown] = np.nan
     reweighting[unknown] = np.nan

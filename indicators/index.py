@@ -8,14 +8,19 @@ warehouse already holds (earlier months' index rows and indicator scores); retur
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import accumulate
 
 import numpy as np
 import polars as pl
 
 from indicators.engine import Node, Structure, aggregate, normalise, rank
 from indicators.methodology import Methodology
-from indicators.values import Z95
+from indicators.uncertainty import (
+    MonthArrays,
+    geometric_scores,
+    rank_intervals,  # noqa: F401 - v1's rank intervals, read here by their callers
+    seed_of,
+    simulate,
+)
 from indicators.warnings import early_warnings, warning_text  # noqa: F401 - importable from here as before
 from nsi.month import Month
 from nsi.reference import CITY_CODE, Reference
@@ -33,19 +38,13 @@ def structure_of(methodology: Methodology, weights: dict[str, float] | None = No
 class MonthIndex:
     index: pl.DataFrame  # safety_index rows
     indicators: pl.DataFrame  # indicator_values rows, with score, weight and contribution
+    uncertainty: pl.DataFrame  # index_uncertainty rows
+    draws: pl.DataFrame  # monte_carlo_draws rows
 
 
 def _matrix(values: pl.DataFrame, units: list[str], codes: list[str], column: str = "value") -> np.ndarray:
     lookup = {(r["code"], r["indicator"]): r[column] for r in values.iter_rows(named=True)}
     return np.array([[np.nan if lookup.get((u, c)) is None else lookup[(u, c)] for c in codes] for u in units], float)
-
-
-def geometric_scores(scores: np.ndarray, methodology: Methodology) -> np.ndarray:
-    """Scores on 0..100 as the aggregation takes them: geometric means need them mapped onto a positive range."""
-    if methodology.aggregation == "geometric":
-        low, high = methodology.geometric_range
-        return low + scores * ((high - low) / 100)
-    return scores
 
 
 def _scores(raw: np.ndarray, structure: Structure, methodology: Methodology, method: str = "goalposts") -> np.ndarray:
@@ -57,30 +56,6 @@ def aggregate_scores(scores: np.ndarray, structure: Structure, methodology: Meth
                      methodology.missing.min_weight_present)
 
 
-def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, seed: int) -> np.ndarray:
-    """The methodology's three percentiles of each district's rank over a seeded Monte Carlo.
-
-    Each draw perturbs every weight by a factor 1 + U(−jitter, jitter) (renormalised among siblings,
-    as COINr's noisy weights), redraws the survey indicators within their sampling error, and picks
-    a normalisation with the methodology's chances.
-    """
-    mc = methodology.monte_carlo
-    edges = list(zip(mc.normalisations, accumulate(mc.normalisations.values())))
-    rng = np.random.default_rng(seed)
-    base = structure_of(methodology)
-    ranks = np.zeros((mc.draws, raw.shape[0]), dtype=int)
-    for draw in range(mc.draws):
-        weights = {n.code: n.weight * (1 + rng.uniform(-mc.weight_jitter, mc.weight_jitter)) for n in base.nodes}
-        structure = structure_of(methodology, weights)
-        values = raw + np.where(np.isfinite(se), rng.standard_normal(raw.shape) * np.nan_to_num(se), 0.0)
-        u = rng.random()
-        # The last alternative also takes a u that the rounding of the chances left above every edge.
-        method = next((m for m, edge in edges if u < edge), edges[-1][0])
-        scores = _scores(values, structure, methodology, method)
-        ranks[draw] = rank(aggregate_scores(scores, structure, methodology).values[ROOT])
-    return np.percentile(ranks, list(mc.percentiles), axis=0, method="nearest").T
-
-
 def missing_text(missing: list[str], methodology: Methodology) -> str:
     """Which indicators had no value, and what the methodology's missing-data rule did about it."""
     if methodology.missing.rule == "reweight":
@@ -90,9 +65,41 @@ def missing_text(missing: list[str], methodology: Methodology) -> str:
     return f"缺值指标 {'、'.join(missing)}（{rule}）"
 
 
+def unranked_text(subs: list[str], missing: list[str], methodology: Methodology) -> str:
+    """Why a district has no rank: a sub-index with no indicator (or, under `withhold`, too little weight) present."""
+    parts = []
+    for sub in (s for s in methodology.sub_indices if s.code in subs):
+        empty = all(i.code in missing for i in sub.indicators)
+        parts.append(f"分项{sub.code} {sub.name_zh}{'全部缺值' if empty else '不予计算'}")
+    return f"{'、'.join(parts)}，不参与排名"
+
+
+def scored_month(values: pl.DataFrame, methodology: Methodology, reference: Reference) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A month's composites (safety_index rows: month, code, composite, sub-indices) and indicator rows with
+    their scores, computed under `methodology`: what a month computed under another version compares as."""
+    units = [*reference.district_codes, CITY_CODE]
+    structure = structure_of(methodology)
+    codes = structure.indicators
+    scores = _scores(_matrix(values, units, codes), structure, methodology)
+    result = aggregate_scores(scores, structure, methodology)
+    month = values["month"][0] if values.height else None
+    index = pl.DataFrame([{"month": month, "code": code, "composite": _finite(result.values[ROOT][u]),
+                           **{s.code: _finite(result.values[s.code][u]) for s in methodology.sub_indices},
+                           "methodology_version": methodology.version} for u, code in enumerate(units)])
+    score = pl.DataFrame([{"code": code, "indicator": indicator, "score": _finite(scores[u, j])}
+                          for u, code in enumerate(units) for j, indicator in enumerate(codes)],
+                         schema={"code": pl.Utf8, "indicator": pl.Utf8, "score": pl.Float64})
+    indicators = values.join(score, on=["code", "indicator"], how="left").with_columns(
+        pl.lit(methodology.version).alias("methodology_version"))
+    return index, indicators
+
+
 def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, reference: Reference,
-                  previous_index: pl.DataFrame, previous_indicators: pl.DataFrame, history: pl.DataFrame) -> MonthIndex:
-    """previous_index / previous_indicators: rows of last month and of the same month last year (may be empty)."""
+                  previous_index: pl.DataFrame, previous_indicators: pl.DataFrame, history: pl.DataFrame,
+                  comparison_recomputed: list[str] | tuple = ()) -> MonthIndex:
+    """previous_index / previous_indicators: rows of last month and of the same month last year (may be
+    empty), computed under this month's methodology (recomputed by the caller when they were not, and
+    named in `comparison_recomputed`); history: indicator rows of the trailing months, likewise."""
     units = [*reference.district_codes, CITY_CODE]
     structure = structure_of(methodology)
     codes = structure.indicators
@@ -101,18 +108,27 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     result = aggregate_scores(scores, structure, methodology)
     districts = len(reference.district_codes)
     composite = result.values[ROOT]
-    ranks = rank(composite[:districts])
-
-    ci = _matrix(values, units, codes, "ci_high"), _matrix(values, units, codes, "ci_low")
-    se = (ci[0] - ci[1]) / (2 * Z95)  # NaN but for the survey indicators, the only ones with an interval
-    seed = int(month.key.replace("-", ""))
-    intervals = rank_intervals(raw[:districts], se[:districts], methodology, seed)
+    # A district with a whole sub-index missing is not comparable with the others: it is not ranked.
+    missing_subs = [[s.code for s in methodology.sub_indices if not np.isfinite(result.values[s.code][u])]
+                    for u in range(len(units))]
+    ranked = np.array([not missing_subs[u] for u in range(districts)])
+    ranks = rank(np.where(ranked, composite[:districts], np.nan))
 
     last, last_year = month.previous().key, month.year_before().key
 
     def previous_of(frame: pl.DataFrame, key: str, column: str) -> dict:
         rows = frame.filter(pl.col("month") == key)
         return {r["code"]: r[column] for r in rows.iter_rows(named=True)} if rows.height else {}
+
+    def arrays_of(key: str) -> MonthArrays | None:
+        rows = previous_indicators.filter(pl.col("month") == key)
+        if not rows.height or not previous_index.filter(pl.col("month") == key).height:
+            return None
+        return MonthArrays.of(rows, units, codes)
+
+    simulation = simulate(methodology, structure, seed_of(month.key), units, districts, MonthArrays.of(values, units, codes),
+                          arrays_of(last), arrays_of(last_year), ranked)
+    intervals = simulation.rank_percentiles(methodology.monte_carlo.percentiles)
 
     composite_last = previous_of(previous_index, last, "composite")
     composite_year = previous_of(previous_index, last_year, "composite")
@@ -121,6 +137,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
     last_rows = previous_indicators.filter(pl.col("month") == last)
     last_score = {(r["code"], r["indicator"]): r["score"] for r in last_rows.iter_rows(named=True)}
     warnings = early_warnings(values, history, methodology)
+    row_of = {(r["code"], r["indicator"]): r for r in values.iter_rows(named=True)}
 
     indicator_rows, index_rows = [], []
     for u, code in enumerate(units):
@@ -138,8 +155,7 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
                     mean = change / dlog if abs(dlog) > 1e-12 else composite[u]
                     contribution = float(e1 * (np.log(s1) - np.log(s0)) * mean)
                 explained += contribution
-            row = values.filter((pl.col("code") == code) & (pl.col("indicator") == indicator)).row(0, named=True)
-            indicator_rows.append({**row, "name": reference.name(code),
+            indicator_rows.append({**row_of[(code, indicator)], "name": reference.name(code),
                                    "score": None if not np.isfinite(s1) else float(s1),
                                    "effective_weight": None if not np.isfinite(e1) else float(e1),
                                    "contribution_mom": contribution,
@@ -147,25 +163,31 @@ def compute_month(month: Month, values: pl.DataFrame, methodology: Methodology, 
                                    "methodology_version": methodology.version})
         missing = [codes[j] for j in range(len(codes)) if not np.isfinite(scores[u, j])]
         flags = [missing_text(missing, methodology)] if missing else []
+        is_district = u < districts
+        if is_district and missing_subs[u]:
+            flags.append(unranked_text(missing_subs[u], missing, methodology))
         flags += [f"{codes[j]} {methodology.indicator(codes[j]).name_zh}：{warnings[(code, codes[j])]}"
                   for j in range(len(codes)) if (code, codes[j]) in warnings]
-        is_district = u < districts
+        in_ranking = is_district and bool(ranked[u])
         index_rows.append({
             "month": month.key, "code": code, "name": reference.name(code),
             "composite": _finite(composite[u]),
             **{s.code: _finite(result.values[s.code][u]) for s in methodology.sub_indices},
-            "rank": int(ranks[u]) if is_district and ranks[u] else None,
-            "rank_p05": int(intervals[u, 0]) if is_district else None,
-            "rank_p50": int(intervals[u, 1]) if is_district else None,
-            "rank_p95": int(intervals[u, 2]) if is_district else None,
+            "rank": int(ranks[u]) if in_ranking and ranks[u] else None,
+            "rank_p05": int(intervals[u, 0]) if in_ranking else None,
+            "rank_p50": int(intervals[u, 1]) if in_ranking else None,
+            "rank_p95": int(intervals[u, 2]) if in_ranking else None,
             "change_mom": _finite(change),
             "change_yoy": _finite(composite[u] - composite_year[code]) if composite_year.get(code) is not None else None,
             "reweighting_mom": _finite(change - explained) if change is not None else None,
+            "comparison_recomputed": ",".join(comparison_recomputed) or None,
             "methodology_version": methodology.version,
             "flags": "；".join(flags) or None,
         })
     return MonthIndex(pl.DataFrame(index_rows, schema=INDEX_SCHEMA(methodology)),
-                      pl.DataFrame(indicator_rows, schema=INDICATOR_SCHEMA))
+                      pl.DataFrame(indicator_rows, schema=INDICATOR_SCHEMA),
+                      simulation.rows(month.key, methodology),
+                      simulation.parameters.rows(month.key, methodology.version))
 
 
 def _finite(x) -> float | None:
@@ -177,7 +199,7 @@ def INDEX_SCHEMA(methodology: Methodology) -> dict:  # noqa: N802 - a schema, na
             **{s.code: pl.Float64 for s in methodology.sub_indices},
             "rank": pl.Int64, "rank_p05": pl.Int64, "rank_p50": pl.Int64, "rank_p95": pl.Int64,
             "change_mom": pl.Float64, "change_yoy": pl.Float64, "reweighting_mom": pl.Float64,
-            "methodology_version": pl.Utf8, "flags": pl.Utf8}
+            "comparison_recomputed": pl.Utf8, "methodology_version": pl.Utf8, "flags": pl.Utf8}
 
 
 INDICATOR_SCHEMA = {

@@ -28,7 +28,9 @@ Z95 = 1.959964
 AGGREGATES = {
     "per_residents": {"num": "count(*) FILTER (WHERE {count})"},
     "share": {"num": "count(*) FILTER (WHERE {numerator})", "den": "count(*) FILTER (WHERE {of})"},
-    "median": {"value": "median({median}) FILTER (WHERE {where})", "n": "count(*) FILTER (WHERE {where})"},
+    "median": {"value": "median({median}) FILTER (WHERE {where})", "n": "count(*) FILTER (WHERE {where})",
+               "q1": "quantile_cont({median}, 0.25) FILTER (WHERE {where})",
+               "q3": "quantile_cont({median}, 0.75) FILTER (WHERE {where})"},
     "post_stratified_share": {"n": "count(*) FILTER (WHERE {answered})", "num": "count(*) FILTER (WHERE {positive})"},
 }
 
@@ -53,6 +55,20 @@ def source_sql(source: str) -> str:
 COLUMNS = {"month": pl.Utf8, "code": pl.Utf8, "indicator": pl.Utf8, "numerator": pl.Float64, "denominator": pl.Float64,
            "value": pl.Float64, "value_raw": pl.Float64, "n": pl.Int64, "ci_low": pl.Float64, "ci_high": pl.Float64,
            "population": pl.Int64, "population_year": pl.Int64, "population_scale": pl.Float64, "flag": pl.Utf8}
+
+
+# Asymptotic standard error of a sample median: √(π/2)·σ/√n, σ estimated robustly as IQR/1.349.
+MEDIAN_SE_FACTOR = 1.2533
+IQR_PER_SD = 1.349
+
+
+def median_interval(median: float | None, q1: float | None, q3: float | None, n: int | None) -> tuple:
+    """95% interval of a median from the quartiles beside it: median ± 1.96·1.2533·(IQR/1.349)/√n.
+    A description of the data; no score reads it."""
+    if median is None or q1 is None or q3 is None or not n:
+        return None, None
+    se = MEDIAN_SE_FACTOR * (q3 - q1) / IQR_PER_SD / math.sqrt(n)
+    return median - Z95 * se, median + Z95 * se
 
 
 def _rows(con, sql: str, params: dict) -> list[dict]:
@@ -110,7 +126,7 @@ def indicator_values(con: duckdb.DuckDBPyConnection, month: Month, methodology: 
 
     def add(code, indicator, numerator, denominator, value, n=None, ci=(None, None), flag=None, rate=False):
         out.append({"month": month.key, "code": code, "indicator": indicator, "numerator": numerator,
-                    "denominator": denominator, "value": value, "n": n, "ci_low": ci[0], "ci_high": ci[1],
+                    "denominator": denominator, "value": value, "value_raw": value, "n": n, "ci_low": ci[0], "ci_high": ci[1],
                     "population": pop[code][0], "population_year": pop[code][1],
                     "population_scale": population_scale if rate else None, "flag": flag})
 
@@ -130,7 +146,8 @@ def indicator_values(con: duckdb.DuckDBPyConnection, month: Month, methodology: 
             elif entry.denominator == "share":
                 add(code, ind, num, den, ratio(num, den))
             else:
-                add(code, ind, None, None, r.get(f"{ind}_value"), n=r.get(f"{ind}_n", 0))
+                median, n = r.get(f"{ind}_value"), r.get(f"{ind}_n", 0)
+                add(code, ind, None, None, median, n=n, ci=median_interval(median, r.get(f"{ind}_q1"), r.get(f"{ind}_q3"), n))
 
     # Survey: post-stratified per district, population-weighted for the city.
     minimum = methodology.survey_min_completes

@@ -177,3 +177,216 @@ def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
     assert warning_text(False, -4.04) == "明显好于近12个月常态（比中位数低4.0个稳健标准差）"
     withhold = m.model_copy(update={"missing": MissingRule(rule="withhold", min_weight_present=0.5)})
     assert missing_text(["D1", "D2"], withhold) == "缺值指标 D1、D2（现有权重不足50%的分项不予计算）"
+
+
+# ------------------------------------------------------------------ uncertainty, checks and bridging
+def v1_rank_intervals(raw, se, methodology, seed):
+    """v1's rank intervals as first published: one draw at a time (the reference the Monte Carlo keeps)."""
+    from itertools import accumulate
+
+    import numpy as np
+
+    from indicators.engine import aggregate, normalise, rank
+    from indicators.index import structure_of
+    mc = methodology.monte_carlo
+    edges = list(zip(mc.normalisations, accumulate(mc.normalisations.values())))
+    rng = np.random.default_rng(seed)
+    base = structure_of(methodology)
+    ranks = np.zeros((mc.draws, raw.shape[0]), dtype=int)
+    for draw in range(mc.draws):
+        weights = {n.code: n.weight * (1 + rng.uniform(-mc.weight_jitter, mc.weight_jitter)) for n in base.nodes}
+        structure = structure_of(methodology, weights)
+        values = raw + np.where(np.isfinite(se), rng.standard_normal(raw.shape) * np.nan_to_num(se), 0.0)
+        u = rng.random()
+        method = next((m for m, edge in edges if u < edge), edges[-1][0])
+        scores = normalise(values, structure, method)
+        ranks[draw] = rank(aggregate(scores, structure, methodology.aggregation, methodology.missing.rule,
+                                     methodology.missing.min_weight_present).values["NSI"])
+    return np.percentile(ranks, list(mc.percentiles), axis=0, method="nearest").T
+
+
+def test_v1_rank_intervals_are_those_first_published(ingested_q1):
+    import numpy as np
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    codes = [i.code for i in m.indicators]
+    for month in ("2024-01", "2024-02", "2024-03"):
+        values = query(root, "SELECT code, indicator, value, ci_low, ci_high FROM indicator_values "
+                             "WHERE month = ? AND code <> '320100' ORDER BY code", [month])
+        wide = lambda column: values.pivot(on="indicator", index="code", values=column).sort("code").select(codes).to_numpy()
+        se = (wide("ci_high") - wide("ci_low")) / (2 * 1.959964)
+        se[:, [j for j, c in enumerate(codes) if not c.startswith("D")]] = np.nan  # v1 redrew the survey only
+        expected = v1_rank_intervals(wide("value").astype(float), se.astype(float), m, int(month.replace("-", "")))
+        stored = query(root, "SELECT rank_p05, rank_p50, rank_p95 FROM safety_index WHERE month = ? AND code <> '320100' "
+                             "ORDER BY code", [month]).to_numpy()
+        assert (stored == expected).all(), month
+        drawn = query(root, "SELECT low, middle, high FROM index_uncertainty WHERE month = ? AND quantity = 'rank' "
+                            "ORDER BY code", [month]).to_numpy()
+        assert (drawn == stored).all(), month
+
+
+def test_uncertainty_tables_of_the_month(ingested_q1):
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    rows = query(root, "SELECT * FROM index_uncertainty WHERE month = '2024-03'")
+    per_unit = rows.group_by("code").agg(pl.col("quantity").unique().sort())
+    subs = [s.code for s in m.sub_indices]
+    for code, quantities in per_unit.iter_rows():
+        wanted = {"composite", *subs, "change_mom", "contribution_mom"} | ({"rank"} if code != "320100" else set())
+        assert set(quantities) == wanted, code  # no change_yoy: 2023-03 was not computed
+    assert rows.filter(pl.col("quantity") == "contribution_mom").height == 12 * len(m.indicators)
+    assert (rows["low"] <= rows["middle"]).all() and (rows["middle"] <= rows["high"]).all() and (rows["sd"] >= 0).all()
+    # The point values lie within their draws' 5–95% band for (nearly) every district.
+    joined = rows.filter(pl.col("quantity") == "composite").join(
+        query(root, "SELECT code, composite FROM safety_index WHERE month = '2024-03'"), on="code")
+    assert joined.filter(pl.col("composite").is_between(pl.col("low"), pl.col("high"))).height >= 10
+    draws = query(root, "SELECT * FROM monte_carlo_draws WHERE month = '2024-03' ORDER BY draw")
+    assert draws["draw"].to_list() == list(range(m.monte_carlo.draws)) and set(draws["seed"]) == {202403}
+
+
+def test_a5_interval_from_its_quartiles(ingested_q1):
+    import numpy as np
+    root, _ = ingested_q1
+    minutes = query(root, "SELECT date_diff('second', receive_time, arrival_time) / 60.0 AS m FROM valid_police "
+                          "WHERE month = '2024-03' AND is_valid = '是' AND district_code = '320104' "
+                          "AND coalesce(feedback_category, category) IN ('刑事', '治安') AND arrival_time IS NOT NULL")["m"].to_numpy()
+    row = query(root, "SELECT * FROM indicator_values WHERE month = '2024-03' AND code = '320104' AND indicator = 'A5'").row(0, named=True)
+    q1, median, q3 = np.percentile(minutes, [25, 50, 75])
+    se = 1.2533 * (q3 - q1) / 1.349 / np.sqrt(len(minutes))
+    assert row["value"] == pytest.approx(median) and row["n"] == len(minutes)
+    assert row["ci_low"] == pytest.approx(median - 1.959964 * se) and row["ci_high"] == pytest.approx(median + 1.959964 * se)
+    assert row["value_raw"] == row["value"]
+
+
+def month_values(root, month="2024-03"):
+    return query(root, "SELECT * EXCLUDE (score, effective_weight, contribution_mom, warning, methodology_version, name) "
+                       "FROM indicator_values WHERE month = ?", [month])
+
+
+def compute(values, m, previous_index=None, previous_indicators=None, recomputed=()):
+    from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month
+    from indicators.values import COLUMNS
+    from nsi.month import Month
+    return compute_month(Month(2024, 3), values, m, load_reference(),
+                         previous_index if previous_index is not None else pl.DataFrame(schema=INDEX_SCHEMA(m)),
+                         previous_indicators if previous_indicators is not None else pl.DataFrame(schema=INDICATOR_SCHEMA),
+                         pl.DataFrame(schema=COLUMNS), recomputed)
+
+
+def without(values, code, indicators):
+    hole = (pl.col("code") == code) & pl.col("indicator").is_in(indicators)
+    return values.with_columns(pl.when(hole).then(None).otherwise(pl.col("value")).alias("value"))
+
+
+def test_a_missing_indicator_passes_weights_as_declared(ingested_q1):
+    """The issue's failing case at unit level: 320105 without B2 and B3, as in 2024-02 of `nsi sample --seed 13
+    --scale 0.01`, which stopped on "['B1', 'B2', 'B3', 'B4'] differ from the declared weights"."""
+    from assets.index import WEIGHTS, check_month
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    result = compute(without(month_values(root), "320105", ["B2", "B3"]), m)
+    weights = dict(result.indicators.filter(pl.col("code") == "320105").select("indicator", "effective_weight").rows())
+    b = {i.code: i.weight for i in m.sub_indices[1].indicators}
+    present = b["B1"] + b["B4"]
+    for code in ("B1", "B4"):  # renormalised among B's indicators present; A, C, D as declared
+        assert weights[code] == pytest.approx(0.20 * b[code] / present)
+    assert weights["B2"] == weights["B3"] == 0 and weights["A1"] == pytest.approx(0.35 * 0.25)
+    assert check_month(result.index, result.indicators, m)[WEIGHTS] == []
+    # A weight that is not the renormalised one is still caught.
+    wrong = result.indicators.with_columns(
+        pl.when((pl.col("code") == "320105") & (pl.col("indicator") == "B1")).then(pl.col("effective_weight") + 0.01)
+        .when((pl.col("code") == "320105") & (pl.col("indicator") == "B4")).then(pl.col("effective_weight") - 0.01)
+        .otherwise(pl.col("effective_weight")).alias("effective_weight"))
+    assert check_month(result.index, wrong, m)[WEIGHTS] == [
+        "320105: ['B1', 'B4'] differ from the declared weights renormalised among the indicators present"]
+
+
+def test_a_district_missing_a_whole_sub_index_is_not_ranked(ingested_q1):
+    from assets.index import RANKS, check_month
+    root, _ = ingested_q1
+    m = for_month("2024-03")
+    result = compute(without(month_values(root), "320113", ["D1", "D2", "D3"]), m)
+    index = result.index.filter(pl.col("code") != "320100")
+    unranked = index.filter(pl.col("code") == "320113").row(0, named=True)
+    assert unranked["rank"] is None and unranked["rank_p05"] is None and unranked["D"] is None
+    assert unranked["composite"] is not None
+    assert "分项D 群众感受全部缺值，不参与排名" in unranked["flags"]
+    from indicators.index import unranked_text
+    assert unranked_text(["B", "D"], ["B1", "D1", "D2", "D3"], m) == "分项B 矛盾化解不予计算、分项D 群众感受全部缺值，不参与排名"
+    others = index.filter(pl.col("code") != "320113")
+    assert sorted(others["rank"].to_list()) == sorted(1 + sum(1 for c in others["composite"] if c > x) for x in others["composite"])
+    assert max(others["rank"]) == 10 and others["rank_p95"].max() <= 10
+    assert check_month(result.index, result.indicators, m)[RANKS] == []
+    ranked_anyway = result.index.with_columns(pl.when(pl.col("code") == "320113").then(11).otherwise(pl.col("rank")).alias("rank"))
+    assert check_month(ranked_anyway, result.indicators, m)[RANKS] == ["320113: ranked with a whole sub-index missing"]
+    uncertainty = result.uncertainty
+    assert uncertainty.filter((pl.col("code") == "320113") & (pl.col("quantity") == "rank")).height == 0
+
+
+def draft_versions(tmp_path):
+    """v1 and a draft v2-like file from 2024-03: other A1 goalposts and weights, every indicator sampled, narration."""
+    import yaml
+
+    from indicators.methodology import METHODOLOGY_DIR, all_versions
+    folder = tmp_path / "methodology"
+    folder.mkdir()
+    text = (METHODOLOGY_DIR / "v1.yaml").read_text(encoding="utf-8")
+    (folder / "v1.yaml").write_text(text, encoding="utf-8")
+    data = yaml.safe_load(text)
+    data.update(version="v9", valid_from="2024-03", narration={"change_level": 0.95, "driver_level": 0.998})
+    data["monte_carlo"]["sampling"] = "all"
+    data["sub_indices"][0]["indicators"][0]["goalposts"] = [2.0, 30.0]
+    data["sub_indices"][0]["weight"], data["sub_indices"][1]["weight"] = 0.30, 0.25
+    (folder / "v9.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return all_versions(str(folder))
+
+
+def test_bridging_recomputes_the_comparison_months_under_the_new_version(ingested_q1, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from indicators import bridging
+    from indicators.index import scored_month
+    from nsi.month import Month
+    root, _ = ingested_q1
+    v1, v9 = draft_versions(tmp_path)
+    shutil.copy(root / "warehouse" / "nsi.duckdb", tmp_path / "nsi.duckdb")
+    con = duckdb.connect(str(tmp_path / "nsi.duckdb"))
+    reference = load_reference()
+    calls = []
+    recompute = bridging.Recomputation(con, v9, reference, lambda month: calls.append(month) or 1.0)
+    compared = bridging.comparison(con, Month(2024, 3), v9, recompute)
+    assert compared.recomputed == ["2024-02"]  # 2023-03 was never computed
+    stored = month_values(root, "2024-02")
+    again = compared.indicators.filter(pl.col("month") == "2024-02").sort("code", "indicator")
+    # Same definitions: the same values, from the loaded records at 2024-02's own population scale.
+    assert again["value"].to_list() == pytest.approx(stored.sort("code", "indicator")["value"].to_list(), nan_ok=True)
+    assert calls == []  # the scale came from the stored month
+    # Its composite under v9, by the engine on the stored values with v9's goalposts and weights.
+    expected, _ = scored_month(stored, v9, reference)
+    composites = dict(compared.index.filter(pl.col("month") == "2024-02").select("code", "composite").rows())
+    assert composites == pytest.approx(dict(expected.select("code", "composite").rows()))
+    v1_composites = dict(query(root, "SELECT code, composite FROM safety_index WHERE month = '2024-02'").rows())
+    assert all(abs(composites[c] - v1_composites[c]) > 1e-6 for c in composites)
+    # The trailing months are v9's too, and each month was recomputed once, kept for the next reader.
+    assert sorted(set(compared.history["month"])) == ["2024-01", "2024-02"]
+    kept = con.execute("SELECT month, count(*) FROM indicator_values_recomputed WHERE methodology_version = 'v9' "
+                       "GROUP BY month ORDER BY month").fetchall()
+    assert kept == [("2024-01", 192), ("2024-02", 192)]
+    assert bridging.comparison(con, Month(2024, 3), v9, recompute).index.equals(compared.index)
+
+    result = compute(month_values(root), v9, compared.index, compared.indicators, compared.recomputed)
+    now = dict(result.index.select("code", "composite").rows())
+    for row in result.index.iter_rows(named=True):
+        assert row["comparison_recomputed"] == "2024-02"
+        assert row["change_mom"] == pytest.approx(now[row["code"]] - composites[row["code"]])
+    # Under its own version the month compares with the stored rows, and says nothing was recomputed.
+    same = bridging.comparison(con, Month(2024, 3), v1, bridging.Recomputation(con, v1, reference, lambda m: 1.0))
+    assert same.recomputed == [] and same.index["composite"].to_list() == query(
+        root, "SELECT composite FROM safety_index WHERE month = '2024-02' ORDER BY code")["composite"].to_list()
+    # Computing a month again drops what was kept of it and of the month after.
+    from nsi import warehouse
+    warehouse.replace_months(con, bridging.invalidations(Month(2024, 1)))
+    assert con.execute("SELECT count(*) FROM indicator_values_recomputed").fetchone()[0] == 0
+    con.close()

@@ -1,0 +1,263 @@
+"""The month's Monte Carlo: every source of uncertainty drawn together, for this month and the months its
+changes compare with.
+
+One seeded run per month (the seed is the month, 2024-03 → 202403). Each draw
+- jitters every weight by a factor 1 + U(−weight_jitter, weight_jitter) (renormalised among siblings by the
+  aggregation, as COINr's noisy weights) and picks a normalisation with the methodology's chances;
+- redraws the indicator values within their sampling distribution: with `monte_carlo.sampling: survey` (v1)
+  the survey indicators only, normal on their design standard error; with `all` every indicator — a rate's
+  count Poisson on the observed count, a share Beta(num + ½, den − num + ½) (Jeffreys: 6 of 6 still has
+  noise), a median and a survey share normal on their standard error (from the 95% interval);
+- scores this month, last month and the same month last year with the same weights and normalisation, so
+  that the draws of a change hold the sampling noise of both months and nothing of a method change.
+
+The draws' parameters come from one stream, in the order v1's rank intervals drew them (per draw: the
+weights, this month's survey noise of the districts, the normalisation), so v1's rank_p05/p50/p95 are
+exactly those published; the sampling of every other (month, unit) comes from a stream of its own month,
+drawn for all draws at once (draws × units × indicators).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from itertools import accumulate
+
+import numpy as np
+import polars as pl
+
+from indicators.engine import Aggregated, Node, Structure, aggregate, decompose, normalise, rank
+from indicators.methodology import Methodology, catalogue
+from indicators.values import Z95
+
+ROOT = "NSI"
+# Which month of a draw a sampling stream belongs to: default_rng([seed, role]).
+THIS_MONTH, LAST_MONTH, LAST_YEAR = 1, 2, 3
+
+UNCERTAINTY_SCHEMA = {"month": pl.Utf8, "code": pl.Utf8, "quantity": pl.Utf8, "indicator": pl.Utf8,
+                      "low": pl.Float64, "middle": pl.Float64, "high": pl.Float64, "sd": pl.Float64,
+                      "methodology_version": pl.Utf8}
+DRAWS_SCHEMA = {"month": pl.Utf8, "draw": pl.Int64, "seed": pl.Int64, "normalisation": pl.Utf8, "weights": pl.Utf8,
+                "methodology_version": pl.Utf8}
+
+
+def seed_of(month_key: str) -> int:
+    return int(month_key.replace("-", ""))
+
+
+def kinds(codes: list[str]) -> list[str]:
+    """The catalogue's kind of denominator of each indicator: what its sampling distribution is."""
+    return [catalogue().entry(code).denominator for code in codes]
+
+
+@dataclass
+class MonthArrays:
+    """One month's indicator values as units × indicators arrays (NaN where there is none)."""
+    value: np.ndarray
+    value_raw: np.ndarray
+    numerator: np.ndarray
+    denominator: np.ndarray
+    se: np.ndarray  # from the 95% interval: medians and survey shares
+
+    @classmethod
+    def of(cls, rows: pl.DataFrame, units: list[str], codes: list[str]) -> MonthArrays:
+        def matrix(column: str) -> np.ndarray:
+            if column not in rows.columns:
+                return np.full((len(units), len(codes)), np.nan)
+            lookup = {(r["code"], r["indicator"]): r[column] for r in rows.select("code", "indicator", column).iter_rows(named=True)}
+            return np.array([[np.nan if lookup.get((u, c)) is None else lookup[(u, c)] for c in codes] for u in units],
+                            float)
+
+        value = matrix("value")
+        raw = matrix("value_raw")
+        return cls(value, np.where(np.isfinite(raw), raw, value), matrix("numerator"), matrix("denominator"),
+                   (matrix("ci_high") - matrix("ci_low")) / (2 * Z95))
+
+
+@dataclass
+class Parameters:
+    """What every draw chose: the weights of every node (before renormalisation among siblings), the
+    normalisation, and v1's standard-normal survey noise of this month's districts."""
+    seed: int
+    nodes: list[str]
+    weights: np.ndarray  # draws × nodes
+    normalisation: list[str]
+    survey_noise: np.ndarray  # draws × districts × indicators
+
+    def weights_of(self) -> dict[str, np.ndarray]:
+        """Per node, one weight per draw, shaped to broadcast against draws × units."""
+        return {code: self.weights[:, k][:, None] for k, code in enumerate(self.nodes)}
+
+    def rows(self, month: str, version: str) -> pl.DataFrame:
+        return pl.DataFrame([{"month": month, "draw": d, "seed": self.seed, "normalisation": self.normalisation[d],
+                              "weights": json.dumps(dict(zip(self.nodes, map(float, self.weights[d]))), ensure_ascii=False),
+                              "methodology_version": version} for d in range(len(self.normalisation))],
+                            schema=DRAWS_SCHEMA)
+
+
+def draw_parameters(methodology: Methodology, structure: Structure, seed: int, districts: int,
+                    indicators: int) -> Parameters:
+    mc = methodology.monte_carlo
+    edges = list(zip(mc.normalisations, accumulate(mc.normalisations.values())))
+    rng = np.random.default_rng(seed)
+    base = np.array([n.weight for n in structure.nodes])
+    weights = np.empty((mc.draws, len(base)))
+    noise = np.empty((mc.draws, districts, indicators))
+    chosen = []
+    for draw in range(mc.draws):  # one stream in v1's order; a draw's few calls cost nothing beside the scoring
+        weights[draw] = base * (1 + rng.uniform(-mc.weight_jitter, mc.weight_jitter, len(base)))
+        noise[draw] = rng.standard_normal((districts, indicators))
+        u = rng.random()
+        # The last alternative also takes a u that the rounding of the chances left above every edge.
+        chosen.append(next((m for m, edge in edges if u < edge), edges[-1][0]))
+    return Parameters(seed, [n.code for n in structure.nodes], weights, chosen, noise)
+
+
+def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Generator, draws: int) -> np.ndarray:
+    """draws × units × indicators values redrawn within their sampling distribution."""
+    shape = (draws, *month.value.shape)
+    kind = np.array(kind)[None, :]
+    se = np.where(np.isfinite(month.se), month.se, 0.0)
+    normal = month.value + rng.standard_normal(shape) * se
+    if sampling == "survey":
+        return np.where(kind == "post_stratified_share", normal, month.value)
+    count, of = np.nan_to_num(month.numerator), np.nan_to_num(month.denominator)
+    counts = rng.poisson(np.where(kind == "per_residents", count, 0.0), shape)
+    usable = (kind == "share") & (of > 0)
+    shares = rng.beta(np.where(usable, count + 0.5, 1.0), np.where(usable, of - count + 0.5, 1.0), shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = counts / np.where(of > 0, of, np.nan)
+    raw = np.select([kind == "per_residents", kind == "share"], [rates, shares], normal)
+    # A smoothed value moves with the noise of the value it was smoothed from (conservative: smoothing
+    # narrows the spread); a value the methodology set aside stays missing.
+    shift = np.where(np.isfinite(month.value_raw), month.value - month.value_raw, 0.0)
+    return np.where(np.isfinite(month.value), raw + shift, np.nan)
+
+
+def geometric_scores(scores: np.ndarray, methodology: Methodology) -> np.ndarray:
+    """Scores on 0..100 as the aggregation takes them: geometric means need them mapped onto a positive range."""
+    if methodology.aggregation == "geometric":
+        low, high = methodology.geometric_range
+        return low + scores * ((high - low) / 100)
+    return scores
+
+
+def score(values: np.ndarray, structure: Structure, methodology: Methodology, parameters: Parameters,
+          districts: int) -> tuple[np.ndarray, Aggregated]:
+    """draws × units × indicators values → scores and aggregates, each draw with its weights and normalisation;
+    minmax's range is the districts' (the city is scored on their scale)."""
+    among = np.arange(values.shape[1]) < districts
+    chosen = np.array(parameters.normalisation)
+    scores = np.full(values.shape, np.nan)
+    for method in sorted(set(parameters.normalisation)):
+        which = chosen == method
+        scores[which] = normalise(values[which], structure, method, among)
+    scores = geometric_scores(scores, methodology)
+    result = aggregate(scores, structure, methodology.aggregation, methodology.missing.rule,
+                       methodology.missing.min_weight_present, weights=parameters.weights_of())
+    return scores, result
+
+
+def ranks_of(composite: np.ndarray, ranked: np.ndarray) -> np.ndarray:
+    """draws × districts ranks among the ranked districts (0 for the others)."""
+    return rank(np.where(ranked, composite, np.nan))
+
+
+@dataclass
+class Simulation:
+    parameters: Parameters
+    units: list[str]
+    districts: int
+    indicators: list[str]
+    sub_indices: list[str]
+    now: Aggregated
+    ranks: np.ndarray  # draws × districts
+    change_mom: np.ndarray | None  # draws × units
+    change_yoy: np.ndarray | None
+    contribution_mom: np.ndarray | None  # draws × units × indicators
+
+    def rank_percentiles(self, percentiles) -> np.ndarray:
+        return np.percentile(self.ranks, list(percentiles), axis=0, method="nearest").T
+
+    def rows(self, month: str, methodology: Methodology) -> pl.DataFrame:
+        """index_uncertainty rows: each quantity's draws summarised at the methodology's percentiles, and their sd."""
+        percentiles = list(methodology.monte_carlo.percentiles)
+        out = []
+
+        def add(code, quantity, draws, indicator=None, method="linear"):
+            finite = draws[np.isfinite(draws)]
+            if finite.size == 0:
+                return
+            low, middle, high = np.percentile(finite, percentiles, method=method)
+            out.append({"month": month, "code": code, "quantity": quantity, "indicator": indicator,
+                        "low": float(low), "middle": float(middle), "high": float(high),
+                        "sd": float(np.std(finite, ddof=1)) if finite.size > 1 else 0.0,
+                        "methodology_version": methodology.version})
+
+        for u, code in enumerate(self.units):
+            add(code, "composite", self.now.values[ROOT][:, u])
+            for sub in self.sub_indices:
+                add(code, sub, self.now.values[sub][:, u])
+            if u < self.districts and (self.ranks[:, u] > 0).all():
+                add(code, "rank", self.ranks[:, u].astype(float), method="nearest")
+            if self.change_mom is not None:
+                add(code, "change_mom", self.change_mom[:, u])
+            if self.change_yoy is not None:
+                add(code, "change_yoy", self.change_yoy[:, u])
+            if self.contribution_mom is not None:
+                for j, indicator in enumerate(self.indicators):
+                    add(code, "contribution_mom", self.contribution_mom[:, u, j], indicator)
+        return pl.DataFrame(out, schema=UNCERTAINTY_SCHEMA)
+
+
+def simulate(methodology: Methodology, structure: Structure, seed: int, units: list[str], districts: int,
+             now: MonthArrays, last: MonthArrays | None = None, last_year: MonthArrays | None = None,
+             ranked: np.ndarray | None = None) -> Simulation:
+    """The month's draws. `now`, `last`, `last_year`: the indicator values of the three months under this
+    methodology (None where the month has no index to compare with); `ranked`: the districts ranked."""
+    mc = methodology.monte_carlo
+    codes = structure.indicators
+    parameters = draw_parameters(methodology, structure, seed, districts, len(codes))
+    kind = kinds(codes)
+
+    def values_of(month: MonthArrays, role: int) -> np.ndarray:
+        drawn = sample(month, kind, mc.sampling, np.random.default_rng([seed, role]), mc.draws)
+        if role == THIS_MONTH and mc.sampling == "survey":
+            # v1: the districts' survey values drawn from the parameters' stream, as its rank intervals were
+            survey = np.array(kind) == "post_stratified_share"
+            se = np.where(survey & np.isfinite(now.se), now.se, np.nan)[:districts]
+            drawn[:, :districts] = now.value[:districts] + np.where(
+                np.isfinite(se), parameters.survey_noise * np.nan_to_num(se), 0.0)
+        return drawn
+
+    scores_now, result_now = score(values_of(now, THIS_MONTH), structure, methodology, parameters, districts)
+    ranked = np.ones(districts, bool) if ranked is None else ranked
+    ranks = ranks_of(result_now.values[ROOT][:, :districts], ranked)
+    change_mom = change_yoy = contribution = None
+    if last is not None:
+        scores_last, result_last = score(values_of(last, LAST_MONTH), structure, methodology, parameters, districts)
+        change_mom = result_now.values[ROOT] - result_last.values[ROOT]
+        contribution, _ = decompose(result_last, result_now, scores_last, scores_now, structure, methodology.aggregation)
+        # An indicator missing in either month contributes nothing to the change but its re-weighting.
+        contribution = np.where(np.isfinite(scores_now) & np.isfinite(scores_last), contribution, np.nan)
+    if last_year is not None:
+        _, result_year = score(values_of(last_year, LAST_YEAR), structure, methodology, parameters, districts)
+        change_yoy = result_now.values[ROOT] - result_year.values[ROOT]
+    return Simulation(parameters, units, districts, codes, [s.code for s in methodology.sub_indices], result_now,
+                      ranks, change_mom, change_yoy, contribution)
+
+
+def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, seed: int) -> np.ndarray:
+    """districts × the methodology's three percentiles of each district's rank over the seeded draws, every
+    value with a finite `se` redrawn normal on it from the parameters' stream (v1's rank intervals)."""
+    structure = _structure(methodology)
+    parameters = draw_parameters(methodology, structure, seed, *raw.shape)
+    values = raw + np.where(np.isfinite(se), parameters.survey_noise * np.nan_to_num(se), 0.0)
+    _, result = score(values, structure, methodology, parameters, raw.shape[0])
+    ranks = rank(result.values[ROOT])
+    return np.percentile(ranks, list(methodology.monte_carlo.percentiles), axis=0, method="nearest").T
+
+
+def _structure(methodology: Methodology) -> Structure:
+    return Structure([Node(r["code"], r["parent"], r["weight"], r["direction"], r["goal_lo"], r["goal_hi"])
+                      for r in methodology.structure_rows()])
