@@ -73,9 +73,7 @@ def _df(con, sql: str, params: list) -> pl.DataFrame:
 
 
 def _fmt_change(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.1f}"
+    return "—" if value is None else signed(value)
 
 
 def signed(value: float) -> str:
@@ -424,8 +422,9 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
             for r in districts.iter_rows(named=True)
         ],
         # The largest changes among those beyond their noise band: a change within it is no movement.
-        "movers": sorted(({"name": r["name"], "change": r["change_mom"]} for r in districts.iter_rows(named=True)
-                          if reading(r, "change_mom") in ("up", "down")), key=lambda m: -abs(m["change"]))[:3],
+        "movers": [{"name": r["name"], "change": signed(r["change_mom"])} for r in sorted(
+            (r for r in districts.iter_rows(named=True) if reading(r, "change_mom") in ("up", "down")),
+            key=lambda r: -abs(r["change_mom"]))[:3]],
         "methodology": methodology,
         "correction": None,  # set by month_briefings for a revision after the first
     }

@@ -694,7 +694,7 @@ def test_briefing_narrates_changes_against_their_draws(uncertain_warehouse):
     movers = sorted(((c, m) for c, (m, _) in index.items() if c not in ("320100", "320102", "320113")),
                     key=lambda cm: -abs(cm[1]))[:3]
     kpi = city[city.index("变化超出正常波动的区"):city.index("南京市平安指数较上月")]
-    assert kpi == "变化超出正常波动的区" + "".join(f"{load_reference().name(c)}{m:+.1f}" for c, m in movers), kpi
+    assert kpi == "变化超出正常波动的区" + "".join(f"{load_reference().name(c)}{sign(m)}" for c, m in movers), kpi
 
 
 def test_ranks_with_intervals_and_the_unranked_district(uncertain_warehouse):
