@@ -640,6 +640,9 @@ def uncertain_warehouse(ingested_q1, tmp_path_factory):
         sd = abs(x) / z * (0.5 if (code, indicator) == ("320102", named) else 1.5)
         con.execute("INSERT INTO index_uncertainty VALUES ('2024-03', ?, 'contribution_mom', ?, ?, ?, ?, ?, 'v1')",
                     [code, indicator, x - z * sd, x, x + z * sd, sd])
+    # The median indicator's interval (median ± 1.96·SE from the IQR), as the index stage writes it.
+    con.execute("UPDATE indicator_values SET ci_low = value - 1.234, ci_high = value + 1.5 WHERE month = '2024-03' "
+                "AND code = '320102' AND indicator = 'A5'")
     con.execute("ALTER TABLE safety_index ADD COLUMN comparison_recomputed VARCHAR")
     con.execute("UPDATE safety_index SET comparison_recomputed = '2024-02' WHERE month = '2024-03'")
     con.execute("UPDATE safety_index SET D = NULL, rank = NULL, rank_p05 = NULL, rank_p50 = NULL, rank_p95 = NULL "
@@ -675,6 +678,8 @@ def test_briefing_narrates_changes_against_their_draws(uncertain_warehouse):
                                                      "AND quantity = 'change_mom'").fetchall()}
     contribution = con.execute("SELECT contribution_mom FROM indicator_values WHERE month = '2024-03' AND code = '320102' "
                                "AND indicator = ?", [named]).fetchone()[0]
+    a5 = con.execute("SELECT value FROM indicator_values WHERE month = '2024-03' AND code = '320102' "
+                     "AND indicator = 'A5'").fetchone()[0]
     con.close()
     sign = lambda x: ("+" if x > 0 else "−") + f"{abs(x):.1f}"
     names = {i.code: i.name_zh for i in narrated().indicators}
@@ -685,6 +690,7 @@ def test_briefing_narrates_changes_against_their_draws(uncertain_warehouse):
     assert f"。{side}{names[named]}（{sign(contribution)}分）。" in xuanwu  # the one beyond its band, alone
     assert "分，基本持平" in xuanwu  # the key figure says it too
     assert "为使前后可比，上月（2024年2月）已按本月的v1方法重新计算后再作比较。" in xuanwu
+    assert f"{a5:.2f}{a5 - 1.234:.2f}～{a5 + 1.5:.2f}" in xuanwu  # the median's interval under its value
     gulou = plain(render_html(*[jobs["320106"][i] for i in (0, 2, 3)]))
     change, (low, high) = index["320106"][0], band["320106"]
     assert f"较上月下降{abs(change):.1f}分，超出正常波动范围（90%区间{sign(low)}～{sign(high)}）" in gulou
