@@ -160,7 +160,7 @@ def rank_label(rank: int | None, low: int | None, high: int | None) -> str:
     return f"第{rank}位" + (f"（{low}–{high}）" if low is not None and high is not None else "")
 
 
-MIN_DENOMINATOR = re.compile(r"below_min_denominator:(\d+)<(\d+)")
+MIN_DENOMINATOR = re.compile(r"below_min_denominator:([\d.]+)<([\d.]+)")
 
 
 def small_number_notes(rows: list[dict]) -> list[str]:
