@@ -19,6 +19,7 @@ from indicators.values import PER
 from nsi.month import Month, months_between
 from nsi.reference import CITY_CODE, Reference
 from reports import charts
+from reports.contract_fallback import change_reading, named_drivers, uncertainty_rows, warning_rows
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
 STREET_SOURCES = ("hotline", "disputes")  # the streets table counts these sources' safety-relevant records
@@ -53,6 +54,8 @@ class MonthTables:
     unplaced: dict[str, int]
     present: set[str]  # the sources of the month
     city_earlier: tuple[Month, dict] | None  # comparison_month and the city's index row in it
+    # index_uncertainty rows of the month by (code, quantity, indicator): the Monte-Carlo intervals
+    uncertainty: dict[tuple[str, str, str | None], dict]
     input_sha256: str
     data_version: str
 
@@ -70,27 +73,108 @@ def _df(con, sql: str, params: list) -> pl.DataFrame:
 
 
 def _fmt_change(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.1f}"
+    return "—" if value is None else signed(value)
 
 
-def driver_sentence(name: str, change: float | None, contributions: list[dict], indicator_names: dict) -> str:
-    """A plain-language paragraph from the largest contributions to the change, both directions."""
+def signed(value: float) -> str:
+    """One decimal with its sign, the minus typographic (−1.2, +2.5); a value that rounds to zero is 0.0."""
+    rounded = round(value, 1)
+    if rounded == 0:
+        return "0.0"
+    return f"{'+' if rounded > 0 else '−'}{abs(rounded):.1f}"
+
+
+def band_name(methodology: Methodology) -> str:
+    """What the Monte-Carlo interval is called: its coverage, from the methodology's percentiles (5, 95 → 90%区间)."""
+    low, _, high = methodology.monte_carlo.percentiles
+    return f"{high - low:g}%区间"
+
+
+def interval_text(interval: dict | None, methodology: Methodology) -> str | None:
+    if interval is None or interval.get("low") is None or interval.get("high") is None:
+        return None
+    return f"{band_name(methodology)}{signed(interval['low'])}～{signed(interval['high'])}"
+
+
+def change_clause(label: str, change: float | None, reading: str | None, interval: dict | None,
+                  methodology: Methodology) -> str:
+    """One change of the composite as the data supports it: inside its noise band (`reading` flat, from
+    indicators.narration.change_reading) it is 在正常波动范围内, never a rise or a fall; the interval of the
+    change's draws follows. Without a narration rule (v1) a change is flat only within ±0.05 points."""
     if change is None:
-        return f"{name}本月无上月可比数据，暂不分析变化原因。"
-    direction = "上升" if change > 0.05 else "下降" if change < -0.05 else "基本持平"
-    text = f"{name}平安指数较上月{direction}" + (f"{abs(change):.1f}分" if direction != "基本持平" else "")
-    ups = sorted((c for c in contributions if (c["contribution_mom"] or 0) > 0.05), key=lambda c: -c["contribution_mom"])[:2]
-    downs = sorted((c for c in contributions if (c["contribution_mom"] or 0) < -0.05), key=lambda c: c["contribution_mom"])[:2]
+        return f"{label}无可比数据"
+    band = interval_text(interval, methodology)
+    banded = f"（{band}）" if band else ""
+    moved = f"{'上升' if change > 0 else '下降'}{abs(change):.1f}分"
+    if methodology.narration is None:
+        return f"{label}基本持平" if reading == "flat" else f"{label}{moved}{banded}"
+    if reading == "flat":
+        return f"{label}{signed(change)}分，在正常波动范围内{banded}"
+    return f"{label}{moved}，超出正常波动范围{banded}"
+
+
+def drivers_clause(drivers: list[dict], names: dict[str, str], methodology: Methodology) -> str:
+    """The indicators named as drivers of the change on last month (indicators.narration.named_drivers), and
+    none when none is: then no single indicator moved beyond its own noise band."""
+    said = lambda side: "、".join(f"{names[d['indicator']]}（{signed(d['contribution_mom'])}分）"
+                                  for d in drivers if d["side"] == side)
     parts = []
-    if ups:
-        parts.append("拉动上升的主要是" + "、".join(f"{indicator_names[c['indicator']]}（{c['contribution_mom']:+.1f}分）" for c in ups))
-    if downs:
-        parts.append("拖累的主要是" + "、".join(f"{indicator_names[c['indicator']]}（{c['contribution_mom']:+.1f}分）" for c in downs))
-    if not parts:
-        parts.append("各项指标变化均不足0.1分")
-    return text + "。" + "；".join(parts) + "。"
+    if ups := said("up"):
+        parts.append("拉动上升的主要是" + ups)
+    if downs := said("down"):
+        parts.append("拖累的主要是" + downs)
+    if parts:
+        return "；".join(parts)
+    if methodology.narration is None:
+        return "各项指标变化均不足0.1分"
+    return "没有哪一项指标的变化超出其自身的正常波动范围"
+
+
+def change_paragraph(name: str, mom: str, yoy: str | None, drivers: str | None, bridging: str | None) -> str:
+    """What a briefing says of its composite's changes: on last month, on the same month last year when there
+    is one, what drove the first (None: no month to compare with) and how the months were made comparable."""
+    if drivers is None:
+        text = f"{name}本月无上月可比数据，暂不分析变化原因。"
+        if yoy is not None:
+            text += f"{name}平安指数{yoy}。"
+    else:
+        text = f"{name}平安指数{mom}" + (f"；{yoy}" if yoy is not None else "") + f"。{drivers}。"
+    return text + (bridging or "")
+
+
+def bridging_sentence(month: Month, recomputed: str | None, version: str) -> str | None:
+    """`comparison_recomputed` in words: which of the months the changes compare with were recomputed under
+    this month's methodology version (a new version's first months), or None when none was."""
+    if not recomputed:
+        return None
+    words = {month.previous().key: "上月", month.year_before().key: "上年同月"}
+    months = [m.strip() for m in recomputed.split(",") if m.strip()]
+    named = "及".join(f"{words.get(m, '')}（{month_label(Month.parse(m))}）" for m in months)
+    return f"为使前后可比，{named}已按本月的{version}方法重新计算后再作比较。"
+
+
+def rank_label(rank: int | None, low: int | None, high: int | None) -> str:
+    """A district's rank with its interval (第3位（2–6）); 未排名 when it was not ranked (a sub-index missing)."""
+    if rank is None:
+        return "未排名"
+    return f"第{rank}位" + (f"（{low}–{high}）" if low is not None and high is not None else "")
+
+
+MIN_DENOMINATOR = re.compile(r"below_min_denominator:([\d.]+)<([\d.]+)")
+
+
+def small_number_notes(rows: list[dict]) -> list[str]:
+    """What the methodology's small-number rules did to the briefing's indicators (flag of indicator_values):
+    values left out for too small a denominator, and values smoothed towards the city."""
+    notes = []
+    for r in rows:
+        if found := MIN_DENOMINATOR.search(r["flag"] or ""):
+            notes.append(f"{r['indicator']} {r['name_zh']}：本月基数{found.group(1)}，少于方法规定的最低{found.group(2)}，"
+                         "不计入指数。")
+    smoothed = [f"{r['indicator']} {r['name_zh']}" for r in rows if "smoothed" in (r["flag"] or "")]
+    if smoothed:
+        notes.append(f"{'、'.join(smoothed)}的件数较少，按方法规定向全市水平平滑后计算。")
+    return notes
 
 
 def _records_query(con, month: Month, records_sql: str, select: str) -> pl.DataFrame:
@@ -211,7 +295,13 @@ def month_tables(con: duckdb.DuckDBPyConnection, month: Month, reference: Refere
         concerns={source: top_concerns(con, month, methodology, source) for source in ("police", "hotline", "disputes")},
         streets=top_streets(con, month, methodology), quality=quality, unplaced=unplaced,
         present=set(con.execute("SELECT source FROM ingest_log WHERE month = ?", [key]).pl()["source"].to_list()),
-        city_earlier=city_earlier, input_sha256=input_sha256, data_version=data_version)
+        city_earlier=city_earlier, input_sha256=input_sha256, data_version=data_version,
+        uncertainty={(r["code"], r["quantity"], r["indicator"]): r
+                     for r in uncertainty_rows(con, key).iter_rows(named=True)})
+
+
+def _bounds(interval: dict | None) -> tuple[float | None, float | None]:
+    return (None, None) if interval is None else (interval["low"], interval["high"])
 
 
 def _of(frame: pl.DataFrame, code: str, columns: list[str]) -> list[dict]:
@@ -232,8 +322,17 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
         lookup = {r["month"]: r["composite"] for r in trend.filter(pl.col("code") == unit).iter_rows(named=True)}
         return [lookup.get(m) for m in window]
 
-    districts = index.filter(pl.col("code") != CITY_CODE).sort("composite", descending=True, nulls_last=True)
-    ranking_rows = [(r["name"], r["composite"]) for r in districts.iter_rows(named=True) if r["composite"] is not None]
+    uncertainty = tables.uncertainty
+    band = lambda unit, quantity, indicator=None: uncertainty.get((unit, quantity, indicator))
+    sd = lambda unit, quantity: (band(unit, quantity) or {}).get("sd")
+    reading = lambda row, quantity: change_reading(row[quantity], sd(row["code"], quantity), methodology)
+
+    # The ranked districts in their order, then those not ranked (a sub-index missing) by composite.
+    districts = index.filter(pl.col("code") != CITY_CODE).sort(
+        [pl.col("rank").is_null(), "rank", "composite"], descending=[False, False, True], nulls_last=True)
+    ranking_rows = [charts.RankedBar(r["name"], r["composite"], *_bounds(band(r["code"], "composite")),
+                                     rank_label(r["rank"], r["rank_p05"], r["rank_p95"]))
+                    for r in districts.iter_rows(named=True) if r["composite"] is not None]
     names = {c: reference.name(c) for c in reference.district_codes}
     map_values = {r["code"]: r["composite"] for r in districts.iter_rows(named=True)}
 
@@ -249,12 +348,28 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
     unplaced = tables.unplaced
     missing_sources = [SOURCE_NAMES[s] for s in SOURCE_NAMES if s not in tables.present]
     survey_low = [r for r in rows if (r["flag"] or "").startswith("below_min_sample")]
-    warnings = [r for r in rows if r["warning"]]
+    warnings = warning_rows(rows)
+    # The city's overview lists every district's warnings, and its own, under the unit's name.
+    all_warnings = [{**r, "unit": reference.name(unit), "name_zh": indicator_names[r["indicator"]]}
+                    for unit in [*reference.district_codes, CITY_CODE]
+                    for r in warning_rows([tables.indicators[unit, i.code] for i in methodology.indicators])]
     missing_indicators = [r["indicator"] for r in rows if r["score"] is None]
     years = sorted({r["population_year"] for r in rows if r["population_year"] is not None})
     year = f"{'、'.join(map(str, years))}年，即" if years else ""
     population_note = f"常住人口（{year}不晚于当月的最新年份）；率类指标为{RATE_BASIS}常住人口每月件数"
-    complete = not missing_sources and own["composite"] is not None
+    # A district left unranked (a whole sub-index missing) is as provisional as a month missing a source.
+    unranked = code != CITY_CODE and own["rank"] is None
+    complete = (not missing_sources and own["composite"] is not None and not unranked
+                and all(own[s.code] is not None for s in subs))
+    mom_reading, yoy_reading = reading(own, "change_mom"), reading(own, "change_yoy")
+    contributions = [{**r, "sd": (band(code, "contribution_mom", r["indicator"]) or {}).get("sd")} for r in rows]
+    drivers = named_drivers(contributions, methodology) if own["change_mom"] is not None else None
+    bridging = bridging_sentence(month, own.get("comparison_recomputed"), methodology.version)
+    change_text = change_paragraph(
+        name, change_clause("较上月", own["change_mom"], mom_reading, band(code, "change_mom"), methodology),
+        change_clause("较上年同月", own["change_yoy"], yoy_reading, band(code, "change_yoy"), methodology)
+        if own["change_yoy"] is not None else None,
+        None if drivers is None else drivers_clause(drivers, indicator_names, methodology), bridging)
     radar_caption = "本区与全市"
     if code != CITY_CODE:  # a district against the city, in the same month
         compared = ([city[s.code] for s in subs], "南京市")
@@ -271,16 +386,21 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
         "name": name, "code": code, "month_label": month_label(month), "month": key,
         "status": "正式版" if complete else "数据不完整（试算）",
         "composite": own["composite"], "rank": own["rank"], "rank_p05": own["rank_p05"], "rank_p95": own["rank_p95"],
+        "unranked": unranked, "missing_subs": [s.name_zh for s in subs if own[s.code] is None],
         "change_mom": _fmt_change(own["change_mom"]), "change_yoy": _fmt_change(own["change_yoy"]),
+        "change_mom_flat": mom_reading == "flat", "change_yoy_flat": yoy_reading == "flat",
+        "composite_band": interval_text(band(code, "composite"), methodology),
         "city_composite": city["composite"],
         "subs": [{"code": s.code, "name": s.name_zh, "weight": s.weight, "value": own[s.code], "city": city[s.code]}
                  for s in subs],
         "indicators": rows,
-        "drivers": driver_sentence(name, own["change_mom"], rows, indicator_names),
+        "drivers": change_text, "bridging": bridging, "band_name": band_name(methodology),
         "top_police": _of(tables.concerns["police"], code, ["label", "n"]),
         "top_hotline": _of(tables.concerns["hotline"], code, ["label", "n"]),
         "top_disputes": _of(tables.concerns["disputes"], code, ["label", "n"]),
-        "streets": street_rows, "warnings": warnings, "survey_low": survey_low, "missing_sources": missing_sources,
+        "streets": street_rows, "warnings": warnings, "all_warnings": all_warnings, "survey_low": survey_low,
+        "missing_sources": missing_sources, "small_numbers": small_number_notes(rows),
+        "intervals": any(r["ci_low"] is not None and r["ci_high"] is not None for r in rows),
         "quality": quality, "unplaced": unplaced, "concern_note": concern_note(methodology),
         "clipped": sorted({r["clipped"] for r in rows if r["clipped"]}),
         "population_note": population_note,
@@ -295,12 +415,16 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
         "districts": [
             {"name": r["name"], "code": r["code"], "composite": r["composite"], "rank": r["rank"],
              "rank_p05": r["rank_p05"], "rank_p95": r["rank_p95"], "change_mom": _fmt_change(r["change_mom"]),
+             "rank_text": rank_label(r["rank"], r["rank_p05"], r["rank_p95"]),
+             "change_mom_flat": reading(r, "change_mom") == "flat",
              # Other districts appear in a district's briefing only as index value and rank.
              **({s.code: r[s.code] for s in subs} if code == CITY_CODE else {})}
             for r in districts.iter_rows(named=True)
         ],
-        "movers": sorted(({"name": r["name"], "change": r["change_mom"]} for r in districts.iter_rows(named=True)
-                          if r["change_mom"] is not None), key=lambda m: -abs(m["change"]))[:3],
+        # The largest changes among those beyond their noise band: a change within it is no movement.
+        "movers": [{"name": r["name"], "change": signed(r["change_mom"])} for r in sorted(
+            (r for r in districts.iter_rows(named=True) if reading(r, "change_mom") in ("up", "down")),
+            key=lambda r: -abs(r["change_mom"]))[:3]],
         "methodology": methodology,
         "correction": None,  # set by month_briefings for a revision after the first
     }

@@ -10,6 +10,7 @@ still read in greyscale print; the highlighted district is dark, everything else
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -86,21 +87,45 @@ def trend(months: list[str], district: list[float | None], city: list[float | No
     return _svg(width, height, body, f"{district_name}与全市平安指数13个月走势")
 
 
-def ranking(rows: list[tuple[str, float]], highlight: str | None, width: int = 480, height: int = 230) -> Markup:
-    """Horizontal bars of all districts, best first; the reader's district dark."""
-    left, right, top = 58, 34, 6
-    bar = (height - top - 6) / max(len(rows), 1)
-    hi = 100.0
-    body, bars = [], {OTHER: "", HIGHLIGHT: ""}
-    for i, (name, value) in enumerate(rows):
-        y0 = top + i * bar
-        w = max(0.0, (width - left - right) * value / hi)
-        bars[HIGHLIGHT if name == highlight else OTHER] += _box(left, y0 + bar * 0.15, w, bar * 0.7)
-        weight = ' font-weight="700"' if name == highlight else ""
-        body.append(f'<text x="{left - 5}" y="{_num(y0 + bar * 0.68)}" font-size="8.5" text-anchor="end" fill="{INK}"{weight} {FONT}>{escape(name)}</text>')
-        body.append(f'<text x="{_num(left + w + 3)}" y="{_num(y0 + bar * 0.68)}" font-size="8" fill="{INK}"{weight} {FONT}>{value:.1f}</text>')
-    body[:0] = [f'<path d="{d}" fill="{colour}"/>' for colour, d in bars.items() if d]
-    return _svg(width, height, body, "各区平安指数排名")
+class RankedBar(NamedTuple):
+    """A district in the ranking chart: its composite, the composite's Monte-Carlo interval (None: not known)
+    and its rank as the briefing prints it (第3位（2–6）, or 未排名)."""
+    name: str
+    value: float
+    low: float | None
+    high: float | None
+    rank: str
+
+
+def ranking(rows: list[RankedBar], highlight: str | None, width: int = 480, height: int = 230) -> Markup:
+    """Horizontal bars of all districts in rank order, the reader's district dark; under each bar a thin line
+    spans the interval of its composite, and the right column gives its rank with the rank's interval.
+
+    The interval line runs under the bar, not across it, so that it shows on the dark bar as on the light
+    ones and in greyscale print."""
+    left, top, rank_column, label_room = 58, 6, 62, 24
+    plot = width - left - rank_column - label_room
+    x = lambda v: left + plot * max(0.0, min(v, 100.0)) / 100.0
+    row = (height - top - 6) / max(len(rows), 1)
+    body, bars, whiskers = [], {OTHER: "", HIGHLIGHT: ""}, ""
+    for i, r in enumerate(rows):
+        y0 = top + i * row
+        bars[HIGHLIGHT if r.name == highlight else OTHER] += _box(left, y0 + row * 0.1, x(r.value) - left, row * 0.5)
+        end = x(r.value)
+        if r.low is not None and r.high is not None:
+            wy, cap = y0 + row * 0.78, row * 0.14
+            whiskers += (f"M{_num(x(r.low))},{_num(wy)}H{_num(x(r.high))}"
+                         f"M{_num(x(r.low))},{_num(wy - cap)}v{_num(2 * cap)}M{_num(x(r.high))},{_num(wy - cap)}v{_num(2 * cap)}")
+            end = max(end, x(r.high))
+        weight = ' font-weight="700"' if r.name == highlight else ""
+        baseline = _num(y0 + row * 0.62)
+        body.append(f'<text x="{left - 5}" y="{baseline}" font-size="8.5" text-anchor="end" fill="{INK}"{weight} {FONT}>{escape(r.name)}</text>')
+        body.append(f'<text x="{_num(end + 3)}" y="{_num(y0 + row * 0.52)}" font-size="8" fill="{INK}"{weight} {FONT}>{r.value:.1f}</text>')
+        body.append(f'<text x="{width - 2}" y="{baseline}" font-size="7.5" text-anchor="end" fill="{INK}"{weight} {FONT}>{escape(r.rank)}</text>')
+    marks = [f'<path d="{d}" fill="{colour}"/>' for colour, d in bars.items() if d]
+    if whiskers:
+        marks.append(f'<path d="{whiskers}" fill="none" stroke="{INK}" stroke-width="0.9"/>')
+    return _svg(width, height, marks + body, "各区平安指数及其区间、排名及其区间")
 
 
 def radar(labels: list[str], solid: list[float | None], solid_label: str, dashed: list[float | None] | None,

@@ -25,11 +25,11 @@ from nsi.delivery import deliver as delivery
 from nsi.delivery.recipients import EXAMPLE_FILE, RecipientsError, parse
 from nsi.delivery.recipients import load as load_recipients
 from nsi.delivery.smtp import SmtpConfigError, SmtpSettings
-from nsi.settings import SettingsError
-from nsi.settings import load as load_settings
 from nsi.publication import revisions
 from nsi.publication.manifest import sha256_of
 from nsi.publication.work import work_dir
+from nsi.settings import SettingsError
+from nsi.settings import load as load_settings
 
 MONTH = "2024-03"
 USER, PASSWORD = "pingan-index", "not-a-real-password"
@@ -158,7 +158,7 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
             assert len(inbox) == 1, (office.code, address)
             (name, data), = attachments(inbox[0])
             assert data == published_pdf, office.code  # byte-identical to the published revision
-            assert office.area in name and f"第1版" in name
+            assert office.area in name and "第1版" in name
             assert inbox[0]["X-NSI-District"] == office.code
             assert "2024年3月" in inbox[0]["Subject"] and "【更正】" not in inbox[0]["Subject"]
     # No mailbox holds another district's file.
@@ -188,7 +188,7 @@ def test_each_office_receives_exactly_its_own_briefing_once(published, smtp_serv
         for label, column in (("环比（较上月）", "环比变化"), ("同比（较上年同月）", "同比变化")):
             printed = row[column]
             words = ("无可比数据" if printed == "" else "持平" if float(printed) == 0
-                     else f"{'上升' if float(printed) > 0 else '下降'}{abs(float(printed)):.1f}分")
+                     else f"{'+' if float(printed) > 0 else '−'}{abs(float(printed)):.1f}分")
             assert label + words in text, (office.code, label, printed)
         warned = duckdb.connect(str(root / "warehouse" / "nsi.duckdb"), read_only=True).execute(
             "SELECT indicator, warning FROM indicator_values WHERE month = ? AND code = ? AND warning IS NOT NULL",
@@ -279,14 +279,16 @@ def test_the_message_of_a_correction_says_why_and_names_the_warnings():
     assert message.subject(facts, office).startswith("【更正】")  # never received revision 2: a correction all the same
     text = message.body(facts, office, "0" * 64)
     assert "【更正】本版为更正版（第3版，2024年4月20日更正），替代第2版，请以本版为准。更正原因：热线数据重新导出。" in text
-    assert "环比（较上月）下降1.3分，同比（较上年同月）持平。" in text
+    assert "环比（较上月）−1.3分，同比（较上年同月）持平。变化是否超出正常波动范围，以简报所述为准。" in text
     assert "本月预警1项：" in text and "B2 调解成功率：明显差于近12个月常态" in text
     delivered = message.MessageFacts("2024-03", 3, "61.2", "4", 11, 1, None, correction)
     assert "替代此前发送的第1版" in message.body(delivered, office, "0" * 64)
     first = message.MessageFacts("2024-03", 1, "61.2", "4", 11, None, None, change_mom=None, change_yoy=2.0)
     text = message.body(first, office, "0" * 64)
     assert "更正" not in text + message.subject(first, office)
-    assert "环比（较上月）无可比数据，同比（较上年同月）上升2.0分。" in text and "本月无预警指标。" in text
+    assert "环比（较上月）无可比数据，同比（较上年同月）+2.0分。" in text and "本月无预警指标。" in text
+    none = message.body(message.MessageFacts("2024-03", 1, "61.2", "4", 11, None, None), office, "0" * 64)
+    assert "环比（较上月）无可比数据，同比（较上年同月）无可比数据。" in none and "正常波动" not in none
 
 
 def test_a_server_that_refuses_connections(published):

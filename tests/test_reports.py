@@ -376,9 +376,8 @@ def test_city_radar_says_what_it_compares(ingested_q1):
 
 def test_city_radar_prefers_the_same_month_last_year(ingested_q1, tmp_path):
     """With 2023-03 computed, the city's March is set against it (a copy of the warehouse with a 2023-03 row)."""
-    from reports.briefing import comparison_month
-
     from nsi.month import Month
+    from reports.briefing import comparison_month
     root, _ = ingested_q1
     database = tmp_path / "nsi.duckdb"
     shutil.copyfile(root / "warehouse/nsi.duckdb", database)
@@ -503,3 +502,270 @@ def test_streets_table_counts_the_warehouse(ingested_q1):
         section = text[text.index("涉安全诉求与纠纷最多的街道"):]
         for street, *numbers in expected:
             assert layout_rows(section, streets[street].name) == numbers, (code, street)
+
+
+# --- The briefing says only what the data supports: noise bands, rank intervals, warnings, version bridging ---
+
+def narrated(change_level=0.9, driver_level=0.9):
+    """The month's methodology with a narration rule: changes and contributions judged against their draws."""
+    from indicators.methodology import Narration, for_month
+    return for_month("2024-03").model_copy(update={"narration": Narration(change_level=change_level,
+                                                                          driver_level=driver_level)})
+
+
+def z_of(level):
+    from scipy.stats import norm
+    return norm.ppf(0.5 + level / 2)
+
+
+def test_a_change_inside_its_noise_band_reads_as_normal_fluctuation():
+    from reports.briefing import change_clause
+    from reports.contract_fallback import change_reading
+    methodology, sd = narrated(change_level=0.9), 2.0
+    limit = z_of(0.9) * sd  # 3.29 points: the band of a change whose draws have an SD of 2
+    interval = {"low": -4.84, "high": 2.46}
+    inside = change_clause("较上月", -(limit - 0.05), change_reading(-(limit - 0.05), sd, methodology), interval, methodology)
+    assert inside == f"较上月−{limit - 0.05:.1f}分，在正常波动范围内（90%区间−4.8～+2.5）"
+    outside = change_clause("较上月", limit + 0.05, change_reading(limit + 0.05, sd, methodology), interval, methodology)
+    assert outside == f"较上月上升{limit + 0.05:.1f}分，超出正常波动范围（90%区间−4.8～+2.5）"
+    # A wider band (a stricter level) takes the same change back inside it.
+    strict = narrated(change_level=0.99)
+    assert "在正常波动范围内" in change_clause("较上年同月", limit + 0.05, change_reading(limit + 0.05, sd, strict), None, strict)
+    assert change_clause("较上月", None, None, None, methodology) == "较上月无可比数据"
+
+
+def test_v1_narrates_as_before():
+    """Without a narration rule a change is flat only within ±0.05 points and the drivers are the two largest
+    contributions above 0.05 each way."""
+    from indicators.methodology import for_month
+    from reports.briefing import change_clause, drivers_clause
+    from reports.contract_fallback import change_reading, named_drivers
+    v1 = for_month("2024-03")
+    assert change_clause("较上月", 0.04, change_reading(0.04, None, v1), None, v1) == "较上月基本持平"
+    assert change_clause("较上月", -1.26, change_reading(-1.26, None, v1), {"low": -3.0, "high": 0.4}, v1) == \
+        "较上月下降1.3分（90%区间−3.0～+0.4）"
+    rows = [{"indicator": c, "contribution_mom": x} for c, x in
+            (("A1", -0.9), ("A2", -0.2), ("A3", -0.04), ("B2", 0.7), ("B3", 0.3), ("C1", 0.1))]
+    names = {i.code: i.name_zh for i in v1.indicators}
+    assert drivers_clause(named_drivers(rows, v1), names, v1) == (
+        f"拉动上升的主要是{names['B2']}（+0.7分）、{names['B3']}（+0.3分）；拖累的主要是{names['A1']}（−0.9分）、"
+        f"{names['A2']}（−0.2分）")
+    assert drivers_clause(named_drivers(rows[2:3], v1), names, v1) == "各项指标变化均不足0.1分"
+
+
+def test_a_driver_is_named_only_beyond_its_own_band():
+    from reports.briefing import drivers_clause
+    from reports.contract_fallback import named_drivers
+    methodology = narrated(driver_level=0.9)
+    z = z_of(0.9)
+    names = {i.code: i.name_zh for i in methodology.indicators}
+    # The 高淳 case of issue 15: large contributions from tiny counts, whose own draws vary as much.
+    rows = [{"indicator": "A1", "contribution_mom": -8.8, "sd": 8.8 / z + 0.1},
+            {"indicator": "A3", "contribution_mom": -7.0, "sd": 7.0 / z - 0.1},
+            {"indicator": "B2", "contribution_mom": 6.0, "sd": 6.0 / z + 0.5},
+            {"indicator": "C2", "contribution_mom": 0.3, "sd": 0.0}]
+    named = named_drivers(rows, methodology)
+    assert [d["indicator"] for d in named] == ["A3"]
+    assert drivers_clause(named, names, methodology) == f"拖累的主要是{names['A3']}（−7.0分）"
+    quiet = named_drivers([rows[0], rows[2], rows[3]], methodology)
+    assert drivers_clause(quiet, names, methodology) == "没有哪一项指标的变化超出其自身的正常波动范围"
+
+
+def test_ranks_bridging_and_small_numbers_in_words():
+    from nsi.month import Month
+    from reports.briefing import bridging_sentence, rank_label, signed, small_number_notes
+    assert rank_label(3, 2, 6) == "第3位（2–6）" and rank_label(None, None, None) == "未排名"
+    assert signed(-0.04) == "0.0" and signed(2.46) == "+2.5" and signed(-1.25) == "−1.2"
+    march = Month.parse("2024-03")
+    assert bridging_sentence(march, None, "v2") is None
+    assert bridging_sentence(march, "2024-02,2023-03", "v2") == \
+        "为使前后可比，上月（2024年2月）及上年同月（2023年3月）已按本月的v2方法重新计算后再作比较。"
+    assert bridging_sentence(march, "2024-02", "v2") == "为使前后可比，上月（2024年2月）已按本月的v2方法重新计算后再作比较。"
+    rows = [{"indicator": "B3", "name_zh": "30日化解率", "flag": "below_min_denominator:4<10"},
+            {"indicator": "B2", "name_zh": "调解成功率", "flag": "smoothed"}, {"indicator": "A1", "name_zh": "刑事警情", "flag": None}]
+    assert small_number_notes(rows) == ["B3 30日化解率：本月基数4，少于方法规定的最低10，不计入指数。",
+                                        "B2 调解成功率的件数较少，按方法规定向全市水平平滑后计算。"]
+
+
+def test_ranking_chart_draws_each_interval_under_its_bar():
+    from reports.charts import RankedBar, ranking
+    rows = [RankedBar("甲区", 80.0, 70.0, 86.0, "第1位（1–2）"), RankedBar("乙区", 50.0, 35.0, 60.0, "第2位（1–2）"),
+            RankedBar("丙区", 40.0, None, None, "未排名")]
+    svg = str(ranking(rows, "乙区", 335, 120))
+    bars = re.findall(r"M([\d.]+),([\d.]+)h([\d.]+)v", re.search(r'<path d="([^"]+)" fill="#b8c7d9"', svg).group(1))
+    bars += re.findall(r"M([\d.]+),([\d.]+)h([\d.]+)v", re.search(r'<path d="([^"]+)" fill="#1d4e89"', svg).group(1))
+    whiskers = re.findall(r"M([\d.]+),([\d.]+)H([\d.]+)", re.search(r'<path d="([^"]+)" fill="none" stroke', svg).group(1))
+    assert len(bars) == 3 and len(whiskers) == 2  # 丙区 has no interval: no line
+    left = float(bars[0][0])
+    per_point = float(bars[0][2]) / 80.0
+    assert float(bars[2][2]) / per_point == pytest.approx(50.0, abs=0.2)  # 乙区, the dark one
+    for (x0, y, x1), (name, value, low, high, _) in zip(whiskers, rows):
+        assert (float(x0) - left) / per_point == pytest.approx(low, abs=0.2)
+        assert (float(x1) - left) / per_point == pytest.approx(high, abs=0.2)
+    for label in ("第1位（1–2）", "第2位（1–2）", "未排名", "80.0", "50.0"):
+        assert f">{label}</text>" in svg
+
+
+def plain(markup):
+    """The text of a briefing's HTML, without tags or white space."""
+    from html import unescape
+    return re.sub(r"\s+", "", unescape(re.sub(r"<[^>]+>", "", markup)))
+
+
+@pytest.fixture(scope="module")
+def uncertain_warehouse(ingested_q1, tmp_path_factory):
+    """A copy of the Q1 warehouse with the index stage's uncertainty written in by hand: every unit's
+    composite, change and contribution intervals for 2024-03 (with SDs chosen to put some changes inside
+    their band and some outside), last month recomputed under this month's version, 六合 missing its
+    perception sub-index (so not ranked), and three early warnings."""
+    root, _ = ingested_q1
+    database = tmp_path_factory.mktemp("uncertain") / "nsi.duckdb"
+    shutil.copyfile(root / "warehouse/nsi.duckdb", database)
+    con = duckdb.connect(str(database))
+    z = z_of(0.9)
+    con.execute("CREATE TABLE index_uncertainty (month VARCHAR, code VARCHAR, quantity VARCHAR, indicator VARCHAR, "
+                "low DOUBLE, middle DOUBLE, high DOUBLE, sd DOUBLE, methodology_version VARCHAR)")
+    index = con.execute("SELECT code, composite, change_mom FROM safety_index WHERE month = '2024-03'").fetchall()
+    for code, composite, change in index:
+        # 玄武 (320102) and 栖霞 (320113): change inside the band; the others outside it.
+        sd = abs(change) / z * (1.2 if code in ("320102", "320113") else 0.8)
+        con.execute("INSERT INTO index_uncertainty VALUES ('2024-03', ?, 'composite', NULL, ?, ?, ?, 2.0, 'v1'), "
+                    "('2024-03', ?, 'change_mom', NULL, ?, ?, ?, ?, 'v1')",
+                    [code, composite - 3.3, composite, composite + 2.7, code, change - z * sd, change, change + z * sd, sd])
+    # Of 玄武's contributions only the largest in size lies beyond its band.
+    contributions = con.execute("SELECT code, indicator, contribution_mom FROM indicator_values WHERE month = '2024-03' "
+                                "AND contribution_mom IS NOT NULL ORDER BY abs(contribution_mom) DESC").fetchall()
+    named = next(i for c, i, _ in contributions if c == "320102")
+    for code, indicator, x in contributions:
+        sd = abs(x) / z * (0.5 if (code, indicator) == ("320102", named) else 1.5)
+        con.execute("INSERT INTO index_uncertainty VALUES ('2024-03', ?, 'contribution_mom', ?, ?, ?, ?, ?, 'v1')",
+                    [code, indicator, x - z * sd, x, x + z * sd, sd])
+    # The median indicator's interval (median ± 1.96·SE from the IQR), as the index stage writes it.
+    con.execute("UPDATE indicator_values SET ci_low = value - 1.234, ci_high = value + 1.5 WHERE month = '2024-03' "
+                "AND code = '320102' AND indicator = 'A5'")
+    con.execute("ALTER TABLE safety_index ADD COLUMN comparison_recomputed VARCHAR")
+    con.execute("UPDATE safety_index SET comparison_recomputed = '2024-02' WHERE month = '2024-03'")
+    con.execute("UPDATE safety_index SET D = NULL, rank = NULL, rank_p05 = NULL, rank_p50 = NULL, rank_p95 = NULL "
+                "WHERE month = '2024-03' AND code = '320116'")
+    warned = [("320104", "A1", "明显差于近12个月常态（本月41件，按近12个月预期约24件，p<0.001）"),
+              ("320115", "B2", "明显好于近12个月常态（本月96.0%，按近12个月预期约81.0%，p=0.004）"),
+              ("320100", "C2", "明显差于近12个月常态（本月88.0%，按近12个月预期约93.5%，p=0.002）")]
+    for code, indicator, text in warned:
+        con.execute("UPDATE indicator_values SET warning = ? WHERE month = '2024-03' AND code = ? AND indicator = ?",
+                    [text, code, indicator])
+    con.close()
+    return database, named, warned
+
+
+def uncertain_briefings(database):
+    from nsi.month import Month
+    from reports.briefing import month_briefings
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return {b.code: (b, rows, sha, version) for b, rows, sha, version in
+                month_briefings(con, Month.parse("2024-03"), load_reference(), narrated())}
+    finally:
+        con.close()
+
+
+def test_briefing_narrates_changes_against_their_draws(uncertain_warehouse):
+    from reports.render import render_html
+    database, named, _ = uncertain_warehouse
+    jobs = uncertain_briefings(database)
+    con = duckdb.connect(str(database), read_only=True)
+    index = {c: (m, y) for c, m, y in con.execute("SELECT code, change_mom, change_yoy FROM safety_index WHERE month = '2024-03'").fetchall()}
+    band = {c: (lo, hi) for c, lo, hi in con.execute("SELECT code, low, high FROM index_uncertainty WHERE month = '2024-03' "
+                                                     "AND quantity = 'change_mom'").fetchall()}
+    contribution = con.execute("SELECT contribution_mom FROM indicator_values WHERE month = '2024-03' AND code = '320102' "
+                               "AND indicator = ?", [named]).fetchone()[0]
+    a5 = con.execute("SELECT value FROM indicator_values WHERE month = '2024-03' AND code = '320102' "
+                     "AND indicator = 'A5'").fetchone()[0]
+    con.close()
+    sign = lambda x: ("+" if x > 0 else "−") + f"{abs(x):.1f}"
+    names = {i.code: i.name_zh for i in narrated().indicators}
+    xuanwu = plain(render_html(*[jobs["320102"][i] for i in (0, 2, 3)]))
+    change, (low, high) = index["320102"][0], band["320102"]
+    assert f"玄武区平安指数较上月{sign(change)}分，在正常波动范围内（90%区间{sign(low)}～{sign(high)}）。" in xuanwu
+    side = "拉动上升的主要是" if contribution > 0 else "拖累的主要是"
+    assert f"。{side}{names[named]}（{sign(contribution)}分）。" in xuanwu  # the one beyond its band, alone
+    assert "分，基本持平" in xuanwu  # the key figure says it too
+    assert "为使前后可比，上月（2024年2月）已按本月的v1方法重新计算后再作比较。" in xuanwu
+    assert f"{a5:.2f}{a5 - 1.234:.2f}～{a5 + 1.5:.2f}" in xuanwu  # the median's interval under its value
+    gulou = plain(render_html(*[jobs["320106"][i] for i in (0, 2, 3)]))
+    change, (low, high) = index["320106"][0], band["320106"]
+    assert f"较上月下降{abs(change):.1f}分，超出正常波动范围（90%区间{sign(low)}～{sign(high)}）" in gulou
+    assert "没有哪一项指标的变化超出其自身的正常波动范围" in gulou  # all its contributions inside their bands
+    city = plain(render_html(*[jobs["320100"][i] for i in (0, 2, 3)]))
+    # The city's movers are the largest changes beyond their band: 玄武 and 栖霞 are not among them.
+    movers = sorted(((c, m) for c, (m, _) in index.items() if c not in ("320100", "320102", "320113")),
+                    key=lambda cm: -abs(cm[1]))[:3]
+    kpi = city[city.index("变化超出正常波动的区"):city.index("南京市平安指数较上月")]
+    assert kpi == "变化超出正常波动的区" + "".join(f"{load_reference().name(c)}{sign(m)}" for c, m in movers), kpi
+
+
+def test_ranks_with_intervals_and_the_unranked_district(uncertain_warehouse):
+    from reports.render import render_html
+    database, _, _ = uncertain_warehouse
+    jobs = uncertain_briefings(database)
+    con = duckdb.connect(str(database), read_only=True)
+    ranks = con.execute("SELECT name, rank, rank_p05, rank_p95 FROM safety_index WHERE month = '2024-03' "
+                        "AND code != '320100'").fetchall()
+    con.close()
+    city = plain(render_html(*[jobs["320100"][i] for i in (0, 2, 3)]))
+    table = city[city.index("一、各区指数"):city.index("二、")]
+    for name, rank, low, high in ranks:
+        assert (f"第{rank}位（{low}–{high}）{name}" if rank else f"未排名{name}") in table, name
+    assert "六合区本月有分项缺失，未排名" in table
+    luhe, _, sha, version = jobs["320116"]
+    assert luhe.data["status"] == "数据不完整（试算）"
+    text = plain(render_html(luhe, sha, version))
+    assert "全市排名（共11区）未排名分项数据缺失，不参加排名" in text and "本月群众感受分项缺失，本区不参加排名" in text
+    assert jobs["320102"][0].data["status"] == "正式版"
+    # The ranking chart of a district's briefing: each district's rank and interval, 六合 last and unranked.
+    chart = str(jobs["320102"][0].data["ranking_svg"])
+    labels = re.findall(r'text-anchor="end" fill="#1f2d3d"(?: font-weight="700")? font-family="NSI Sans">([^<]*位[^<]*|未排名)<', chart)
+    ranked = sorted((r for r in ranks if r[1]), key=lambda r: r[1])
+    assert labels == [f"第{rank}位（{low}–{high}）" for _, rank, low, high in ranked] + ["未排名"]
+
+
+def test_city_overview_lists_every_districts_warnings(uncertain_warehouse):
+    from reports.render import render_html
+    database, _, warned = uncertain_warehouse
+    jobs = uncertain_briefings(database)
+    names = {i.code: i.name_zh for i in narrated().indicators}
+    city = plain(render_html(*[jobs["320100"][i] for i in (0, 2, 3)]))
+    section = city[city.index("六、各区预警"):city.index("七、数据质量")]
+    for code, indicator, text in warned:
+        assert f"{load_reference().name(code)}{indicator}{names[indicator]}{text}" in section
+    # A district's briefing lists its own warnings only.
+    own = plain(render_html(*[jobs["320104"][i] for i in (0, 2, 3)]))
+    assert warned[0][2] in own and warned[1][2] not in own and warned[2][2] not in own
+
+
+def test_briefings_with_intervals_keep_full_pages(uncertain_warehouse, tmp_path):
+    """The longest texts (intervals, an unranked district, the warnings table) still fill every page."""
+    from reports.render import render_all
+    database, _, _ = uncertain_warehouse
+    jobs = uncertain_briefings(database)
+    for code, pdf, refused in render_all([jobs[c] for c in ("320116", "320100")]):
+        (tmp_path / f"{code}.pdf").write_bytes(pdf)
+        gaps = page_gaps(tmp_path / f"{code}.pdf")
+        assert not refused and max(gaps[:-1]) < 30, (code, [round(g) for g in gaps])
+
+
+def test_survey_intervals_are_printed_beside_their_values(ingested_q1):
+    root, _ = ingested_q1
+    from indicators.methodology import for_month
+    names = {i.code: i.name_zh for i in for_month("2024-03").indicators}
+    for code in ("320105", "320100"):
+        text = text_of(root / f"out/2024-03/reports/{code}.pdf")
+        rows = query(root, "SELECT indicator, value, ci_low, ci_high FROM indicator_values WHERE month = '2024-03' "
+                           "AND code = ? AND ci_low IS NOT NULL AND value IS NOT NULL", [code]).rows()
+        assert {r[0] for r in rows} >= {"D1", "D2", "D3"}
+        lines = text.splitlines()
+        for indicator, value, low, high in rows:
+            at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{indicator} {names[indicator]}"))
+            assert f"{value * 100:.1f}%" in lines[at]
+            below = next(line for line in lines[at + 1:] if line.strip())
+            assert f"{low * 100:.1f}～{high * 100:.1f}%" in below, (code, indicator, below)
+        assert "数值下方为其95%区间" in re.sub(r"\s+", "", text)

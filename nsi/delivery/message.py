@@ -48,12 +48,13 @@ def date_zh(date: str) -> str:
 
 
 def change_words(change: float | None) -> str:
-    """A change of the composite in words, to the one decimal the briefing prints."""
+    """A change of the composite, to the one decimal the briefing prints. Signed points, not 上升 or 下降: whether
+    a change is beyond its noise band is the briefing's to say (its interval comes from the index's draws)."""
     if change is None:
         return "无可比数据"
     if abs(change) < 0.05:
         return "持平"
-    return f"{'上升' if change > 0 else '下降'}{abs(change):.1f}分"
+    return f"{'+' if change > 0 else '−'}{abs(change):.1f}分"
 
 
 def subject(facts: MessageFacts, office: Office) -> str:
@@ -70,6 +71,8 @@ def body(facts: MessageFacts, office: Office, sha256: str) -> str:
         standing = f"本月全市平安指数为 {facts.composite}，各区指数与排名见附件。"
     area = office.area if facts.rank else "全市"
     change = f"{area}平安指数环比（较上月）{change_words(facts.change_mom)}，同比（较上年同月）{change_words(facts.change_yoy)}。"
+    if facts.change_mom is not None or facts.change_yoy is not None:
+        change += "变化是否超出正常波动范围，以简报所述为准。"
     if facts.warnings:
         warned = [f"{area}本月预警{len(facts.warnings)}项：", *(f"　{w}" for w in facts.warnings)]
     else:
