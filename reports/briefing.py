@@ -15,11 +15,11 @@ import polars as pl
 
 from indicators.index import missing_text
 from indicators.methodology import Methodology, catalogue
+from indicators.narration import change_reading, named_drivers, warning_rows
 from indicators.values import PER
 from nsi.month import Month, months_between
 from nsi.reference import CITY_CODE, Reference
 from reports import charts
-from reports.contract_fallback import change_reading, named_drivers, uncertainty_rows, warning_rows
 
 SOURCE_NAMES = {"police": "110接处警", "hotline": "12345热线", "disputes": "矛盾纠纷", "survey": "安全感调查"}
 STREET_SOURCES = ("hotline", "disputes")  # the streets table counts these sources' safety-relevant records
@@ -177,6 +177,11 @@ def small_number_notes(rows: list[dict]) -> list[str]:
     return notes
 
 
+
+def uncertainty_rows(con: duckdb.DuckDBPyConnection, key: str) -> pl.DataFrame:
+    """The month's rows of index_uncertainty (the Monte-Carlo summaries the index stage wrote)."""
+    return con.execute("SELECT month, code, quantity, indicator, low, middle, high, sd, methodology_version "
+                       "FROM index_uncertainty WHERE month = ? ORDER BY code, quantity, indicator", [key]).pl()
 def _records_query(con, month: Month, records_sql: str, select: str) -> pl.DataFrame:
     """`select` over a source's record set of the catalogue (`records` in its FROM), for the month."""
     sql = f"WITH records AS (\n{records_sql}\n)\n{select}"
@@ -364,7 +369,7 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
     mom_reading, yoy_reading = reading(own, "change_mom"), reading(own, "change_yoy")
     contributions = [{**r, "sd": (band(code, "contribution_mom", r["indicator"]) or {}).get("sd")} for r in rows]
     drivers = named_drivers(contributions, methodology) if own["change_mom"] is not None else None
-    bridging = bridging_sentence(month, own.get("comparison_recomputed"), methodology.version)
+    bridging = bridging_sentence(month, own["comparison_recomputed"], methodology.version)
     change_text = change_paragraph(
         name, change_clause("较上月", own["change_mom"], mom_reading, band(code, "change_mom"), methodology),
         change_clause("较上年同月", own["change_yoy"], yoy_reading, band(code, "change_yoy"), methodology)

@@ -519,8 +519,8 @@ def z_of(level):
 
 
 def test_a_change_inside_its_noise_band_reads_as_normal_fluctuation():
+    from indicators.narration import change_reading
     from reports.briefing import change_clause
-    from reports.contract_fallback import change_reading
     methodology, sd = narrated(change_level=0.9), 2.0
     limit = z_of(0.9) * sd  # 3.29 points: the band of a change whose draws have an SD of 2
     interval = {"low": -4.84, "high": 2.46}
@@ -538,8 +538,8 @@ def test_v1_narrates_as_before():
     """Without a narration rule a change is flat only within ±0.05 points and the drivers are the two largest
     contributions above 0.05 each way."""
     from indicators.methodology import for_month
+    from indicators.narration import change_reading, named_drivers
     from reports.briefing import change_clause, drivers_clause
-    from reports.contract_fallback import change_reading, named_drivers
     v1 = for_month("2024-03")
     assert change_clause("较上月", 0.04, change_reading(0.04, None, v1), None, v1) == "较上月基本持平"
     assert change_clause("较上月", -1.26, change_reading(-1.26, None, v1), {"low": -3.0, "high": 0.4}, v1) == \
@@ -554,8 +554,8 @@ def test_v1_narrates_as_before():
 
 
 def test_a_driver_is_named_only_beyond_its_own_band():
+    from indicators.narration import named_drivers
     from reports.briefing import drivers_clause
-    from reports.contract_fallback import named_drivers
     methodology = narrated(driver_level=0.9)
     z = z_of(0.9)
     names = {i.code: i.name_zh for i in methodology.indicators}
