@@ -108,8 +108,7 @@ def sample(
     The survey keeps its full sample (300 completes per district) at any --scale.
     """
     from nsi.reference import load_reference
-    from nsi.sample.generate import resolve_dialects, sample as write_sample
-    from nsi.sample.scenario import scenario_of
+    from nsi.sample.generate import resolve_dialects, sample as write_sample, scenario_of
 
     first, last = months_or_fail("sample", from_month, to_month, FROM_AFTER_TO)
     if not 0 < scale <= 10:

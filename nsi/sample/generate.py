@@ -26,7 +26,7 @@ from nsi.reference import Reference, load_reference
 from nsi.sample import defects
 from nsi.sample.dialects import (DIALECT_NAMES, DIALECTS, EXTENSIONS, MIXED, NATIVE, NATIVES, Dialect,
                                  dialect_named, dialects_of)
-from nsi.sample.scenario import ORDINARY, Scenario
+from nsi.sample.scenario import ORDINARY, Scenario, scenario_of  # noqa: F401 - scenario_of: for `nsi sample`
 from nsi.sample.sources import SOURCE_INDEX, generate_clean
 from nsi.sample.translate import finish, translate
 from nsi.sample.writers import write_export
