@@ -82,7 +82,7 @@ class Shift:
         """The catalogued indicator this shift plants a change in: the one reading exactly its records or
         quantity, else the narrowest count that holds its records (盗窃 → A1); None if no indicator reads them."""
         if self.knob in SCALAR_KNOBS:
-            return next((c for c, (_, k, _n) in INDICATOR_TARGETS.items() if k == self.knob), None)
+            return next((c for c, (_source, k, _names) in INDICATOR_TARGETS.items() if k == self.knob), None)
         mine = _cells(self.source, self.knob, self.names)
         holding = [(len(_cells(s, k, n)), code) for code, (s, k, n) in INDICATOR_TARGETS.items()
                    if s == self.source and k in COUNT_KNOBS[s] and mine <= _cells(s, k, n)]
