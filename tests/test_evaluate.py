@@ -51,7 +51,8 @@ def build(con, with_uncertainty=True):
         if with_uncertainty:
             con.execute("INSERT INTO index_uncertainty VALUES (?, ?, 'change_mom', NULL, 0, 0, 0, ?, 'v1')",
                         [month, code, sd])
-            con.execute("INSERT INTO index_uncertainty VALUES (?, ?, 'composite', NULL, 0, 0, 0, 99, 'v1')", [month, code])
+            con.execute("INSERT INTO index_uncertainty VALUES (?, ?, 'composite', NULL, 0, 0, 0, 99, 'v1')",
+                        [month, code])
         for indicator, (contribution, csd, warning) in indicators.items():
             con.execute("INSERT INTO indicator_values VALUES (?, ?, ?, 1, ?, ?, 'v1')",
                         [month, code, indicator, contribution, warning])
