@@ -89,6 +89,13 @@ def sample(
                                       "its own source; native (the default) or mixed for every source not named: "
                                       "mixed picks each source-month one of its source's dialects, native included, "
                                       "from the seed."),
+    steady: bool = typer.Option(False, "--steady", help="A steady city: every district's underlying rates, shares "
+                                "and survey probabilities held fixed month to month (no seasons, trends, Spring "
+                                "Festival or shocks); counts keep their sampling noise."),
+    shift: list[str] = typer.Option(None, "--shift", help="WHAT:DISTRICT:FROM_MONTH:FACTOR (repeatable): multiply one "
+                                    "underlying rate of a district from a month on; WHAT is an indicator (A1-A5, B1, "
+                                    "B2, C1-C3, D2, D3) or a category (110 category or subcategory, dispute type, "
+                                    "12345 matter), e.g. 电信诈骗:320105:2024-09:1.3."),
 ) -> None:
     """Write realistic raw exports to $NSI_DATA_DIR/raw/<source>/<YYYY-MM>.<csv|xlsx|xls>.
 
@@ -96,11 +103,12 @@ def sample(
     title row; survey XLSX. Other dialects: police jcj (XLSX under a 警情列表 title row) or dump (UTF-8 CSV,
     pinyin headers, codes); hotline jiesu (Excel 97 .xls); disputes justice or grid (XLSX); survey cati
     (XLSX call log). Writing a month in another file type removes its old export. raw/sample.json records
-    the scale, seed and dialect of each source-month.
+    the scale, seed and dialect of each source-month, and what --steady and --shift planted in it.
     Beside each export, <YYYY-MM>.defects.csv lists every planted defect (row, kind, effect, canonical column).
     The survey keeps its full sample (300 completes per district) at any --scale.
     """
-    from nsi.sample.generate import resolve_dialects, sample as write_sample
+    from nsi.reference import load_reference
+    from nsi.sample.generate import resolve_dialects, sample as write_sample, scenario_of
 
     first, last = months_or_fail("sample", from_month, to_month, FROM_AFTER_TO)
     if not 0 < scale <= 10:
@@ -111,6 +119,7 @@ def sample(
             unknown=", ".join(unknown), sources=", ".join(SOURCES)))
     try:
         dialects = resolve_dialects(dialect or [], source)
+        scenario = scenario_of(steady, shift or [], load_reference().district_codes)
     except ValueError as exc:
         fail("sample", str(exc))
     root = settings_or_fail("sample").root
@@ -123,7 +132,7 @@ def sample(
             progress.update(task, advance=1, description=f"{src} {month.key}")
 
         paths = write_sample(root, first, last, scale=scale, seed=seed, clean=clean, sources=source, progress=advance,
-                             dialects=dialects)
+                             dialects=dialects, scenario=scenario)
     exports = [p for p in paths if not p.name.endswith(".defects.csv")]
     console.print(_("wrote {count} exports under {folder}").format(count=len(exports), folder=root / "raw"), highlight=False)
 

@@ -305,3 +305,161 @@ def test_survey_sense_of_security_near_99_percent():
     assert frame.height == 3300
     safe = frame.filter(pl.col("q_safety").is_in(["安全", "比较安全"])).height / frame.height
     assert safe == pytest.approx(0.992, abs=0.006)
+
+
+# ------------------------------------------------------------------------------- steady city and shifts
+def frame_digest(frame):
+    return hashlib.sha256(frame.write_csv().encode()).hexdigest()
+
+
+# Written by the generator before --steady and --shift existed: the ordinary city must keep every draw.
+ORDINARY_FRAMES = {
+    ("police", "2024-02"): "a946bf7abc0dd2a442e79cf45dfbb070218c2c9f51b1819bde1ff225d0833ccb",
+    ("hotline", "2024-02"): "0eccf12ae93b88fec74fa34b66979c6ee5ee3b169473dcf6b5dfd71c7c4b7714",
+    ("disputes", "2024-12"): "49add59f5ed45e0d553eb78e161642a40eb6589bee52cbe1367e3d475fe963b9",
+    ("survey", "2024-02"): "72b832713d2700c3e5ba785f2bb30db6b1ea2f604e1fc6818c28c6e44a892ed7",
+}
+
+
+@pytest.mark.parametrize("source, month", list(ORDINARY_FRAMES))
+def test_ordinary_city_keeps_the_records_it_had(source, month):
+    frame = generate_clean(source, load_reference(), Month.parse(month), 0.003, 17)
+    assert frame_digest(frame) == ORDINARY_FRAMES[(source, month)]
+
+
+def steady(shifts=()):
+    from nsi.sample.scenario import scenario_of
+    return scenario_of(True, list(shifts), load_reference().district_codes)
+
+
+def within_poisson(count, expected, sds=4):
+    return abs(count - expected) <= sds * np.sqrt(expected) + 1
+
+
+@pytest.mark.parametrize("source, valid_city", [("police", 330_000), ("disputes", 15_000)])
+def test_steady_city_has_one_expected_volume_every_month(source, valid_city):
+    """February, July and a December two years on: the same expected volume, drawn with Poisson noise."""
+    ref, scale = load_reference(), 0.02 if source == "police" else 0.3
+    for month in (Month(2024, 2), Month(2024, 7), Month(2025, 12)):
+        frame = generate_clean(source, ref, month, scale, 3, steady())
+        count = frame.filter(pl.col("is_valid") == "是").height if source == "police" else frame.height
+        assert within_poisson(count, valid_city * scale), (source, month, count)
+    # The ordinary city's February and July differ far beyond that noise.
+    feb, jul = (generate_clean("disputes", ref, Month(2024, m), 0.3, 3).height for m in (2, 7))
+    assert jul / feb > 1.3
+
+
+def test_steady_city_has_no_festival_week():
+    feb = generate_clean("hotline", load_reference(), Month(2024, 2), 0.05, 2, steady())
+    by_day = dict(feb.group_by(pl.col("accepted_time").dt.day().alias("day")).len().iter_rows())
+    festival = np.mean([by_day[d] for d in range(9, 16)])  # 除夕 9 Feb 2024
+    around = np.mean([by_day[d] for d in list(range(1, 8)) + list(range(19, 26))])
+    assert 0.9 <= festival / around <= 1.1
+
+
+def test_shift_multiplies_one_subcategory_from_its_month_on():
+    """Fraud ×2 in every district from 2024-05: twice the expected fraud, the other incidents as before,
+    and April exactly the steady city's."""
+    ref, scale = load_reference(), 0.03
+    shifted = steady([f"电信诈骗:{code}:2024-05:2" for code in ref.district_codes])
+    april = Month(2024, 4)
+    assert frame_digest(generate_clean("police", ref, april, scale, 8, shifted)) == \
+        frame_digest(generate_clean("police", ref, april, scale, 8, steady()))
+    valid = generate_clean("police", ref, Month(2024, 5), scale, 8, shifted).filter(pl.col("is_valid") == "是")
+    fraud = valid.filter(pl.col("subcategory") == "电信诈骗").height
+    share = 0.03 * 0.45  # 刑事 3% of valid incidents, 电信诈骗 45% of 刑事 (domain brief)
+    assert within_poisson(fraud, 2 * 330_000 * scale * share)
+    assert within_poisson(valid.height - fraud, 330_000 * scale * (1 - share))
+    theft = valid.filter(pl.col("subcategory") == "盗窃").height
+    assert within_poisson(theft, 330_000 * scale * 0.03 * 0.35)
+
+
+def test_shift_reaches_only_its_district():
+    ref = load_reference()
+    valid = generate_clean("police", ref, Month(2024, 9), 0.05, 8, steady(["刑事:320105:2024-09:3"])) \
+        .filter(pl.col("is_valid") == "是")
+    crime = dict(valid.filter(pl.col("category") == "刑事").group_by("_district").len().iter_rows())
+    total = dict(valid.group_by("_district").len().iter_rows())
+    share = {c: crime[c] / (total[c] - (2 / 3) * crime[c] if c == "320105" else total[c]) for c in crime}
+    # Without the district's added crime, its crime share is 3%·3 of the rest: 9%; elsewhere 3%.
+    assert share["320105"] == pytest.approx(0.09, abs=0.02)
+    others = sum(crime[c] for c in crime if c != "320105") / sum(total[c] for c in total if c != "320105")
+    assert others == pytest.approx(0.03, abs=0.004)
+
+
+def test_shift_of_a_share_moves_its_probability():
+    ref = load_reference()
+    frame = generate_clean("disputes", ref, Month(2024, 9), 1.0, 4, steady(["B2:320114:2024-09:0.5"]))
+    closed = frame.filter(pl.col("result") != "在调")
+    rate = {c: g.filter(pl.col("result") == "调解成功").height / g.height
+            for (c,), g in closed.group_by("_district")}
+    n = closed.filter(pl.col("_district") == "320114").height
+    assert abs(rate["320114"] - 0.46) <= 4 * np.sqrt(0.46 * 0.54 / n)
+    assert rate["320105"] > 0.85
+
+
+def test_shift_names_the_indicator_it_plants():
+    from nsi.sample.scenario import parse_shift
+    codes = load_reference().district_codes
+    planted = {what: parse_shift(f"{what}:320105:2024-09:0.9", codes).indicator
+               for what in ("电信诈骗", "盗窃", "火灾", "A4", "劳动争议", "治安隐患", "停水", "B2", "A5")}
+    assert planted == {"电信诈骗": "A3", "盗窃": "A1", "火灾": "A4", "A4": "A4", "劳动争议": "B1", "治安隐患": "C1",
+                       "停水": None, "B2": "B2", "A5": "A5"}
+
+
+def test_indicator_targets_count_what_the_catalogue_counts():
+    """Each count indicator a shift can name covers exactly the generated records its catalogue formula counts."""
+    import duckdb
+
+    from indicators.methodology import catalogue
+    from nsi.sample import world
+    from nsi.sample.scenario import INDICATOR_TARGETS, police_cells
+    formulas = {e.code: e.count for e in catalogue().indicators}
+    con = duckdb.connect()
+    tables = {
+        "police": pl.DataFrame([{"final_category": c, "subcategory": s, "cell": f"{c}|{s}"}
+                                for c, subs in world.POLICE_SUBCATEGORIES.items() for s in subs]),
+        "disputes": pl.DataFrame({"dispute_type": list(world.DISPUTE_TYPES), "cell": list(world.DISPUTE_TYPES)}),
+        "hotline": pl.DataFrame([{"category_l1": m[0], "category_l2": m[1], "category_l3": m[2], "cell": m[2]}
+                                 for m in world.HOTLINE_MATTERS]),
+    }
+    checked = 0
+    for code, (source, knob, names) in INDICATOR_TARGETS.items():
+        if knob not in ("category", "subcategory", "dispute_type", "matter"):
+            continue
+        cells = tables[source]  # noqa: F841 - read by DuckDB
+        counted = set(con.execute(f"SELECT cell FROM cells WHERE {formulas[code]}").pl()["cell"].to_list())
+        mine = {f"{c}|{s}" for c, s in police_cells(knob, names)} if source == "police" else set(names)
+        assert counted == mine, code
+        checked += 1
+    assert checked == 6
+
+
+def test_sample_declares_what_it_planted(tmp_path):
+    run_nsi(["sample", "--from", "2024-08", "--to", "2024-09", "--scale", "0.002", "--source", "disputes",
+             "--steady", "--shift", "电信诈骗:320105:2024-09:1.3"], tmp_path)
+    record = __import__("json").loads((tmp_path / "raw/sample.json").read_text(encoding="utf-8"))
+    assert record["2024-08"]["steady"] is True and "shifts" not in record["2024-08"]
+    assert record["2024-09"]["shifts"] == [{"what": "电信诈骗", "source": "police", "target": "subcategory",
+                                            "categories": ["电信诈骗"], "district": "320105", "from": "2024-09",
+                                            "factor": 1.3, "indicator": "A3"}]
+
+
+def test_bad_shift_gives_one_line(tmp_path):
+    result = run_nsi(["sample", "--from", "2024-09", "--shift", "电信诈骗:320199:2024-09:1.3"], tmp_path, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "320199 is not a district code" in lines[0], lines
+    assert not (tmp_path / "raw").exists()
+
+
+@pytest.mark.parametrize("shift, message", [
+    ("邻里纠纷:320105:2024-09:1.3", "write one of police/subcategory/邻里纠纷, disputes/dispute_type/邻里纠纷"),
+    ("C2:320105:2024-09:1.3", "times 1.3 it would exceed 1.0"),
+    ("电信诈骗:320105:2024-09", "write WHAT:DISTRICT:FROM_MONTH:FACTOR"),
+    ("电信诈骗:320105:2024-09:-1", "the factor must be a positive number"),
+])
+def test_bad_shift_is_refused_with_its_reason(shift, message):
+    from nsi.sample.scenario import parse_shift
+    with pytest.raises(ValueError, match=message):
+        parse_shift(shift, load_reference().district_codes)

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
+MEAN_MONTH_DAYS = 365.25 / 12
+
 # Mean 1.0 over the year (domain brief §2).
 MONTHLY_MULTIPLIER = {
     "police": (0.95, 0.85, 0.97, 1.00, 1.03, 1.08, 1.12, 1.12, 1.02, 0.98, 0.94, 0.94),
@@ -62,10 +64,15 @@ def festival_week(year: int) -> list[date]:
     return [eve + timedelta(days=i) for i in range(7)] if eve else []
 
 
-def daily_intensity(source: str, year: int, month: int) -> np.ndarray:
-    """Relative daily weight for each day of the month; sum / days = the month's volume factor."""
+def daily_intensity(source: str, year: int, month: int, steady: bool = False) -> np.ndarray:
+    """Relative daily weight for each day of the month; sum / days = the month's volume factor.
+
+    `steady`: only the weekday profile, scaled so every month has the volume of a mean month (sum =
+    MEAN_MONTH_DAYS): no season, trend, festival or shock, and February as busy as March."""
     days = month_days(year, month)
     weekday = WEEKDAY_FACTOR[source][[d.weekday() for d in days]]
+    if steady:
+        return weekday * (MEAN_MONTH_DAYS / weekday.sum())
     base = MONTHLY_MULTIPLIER[source][month - 1] * ANNUAL_TREND[source] ** ((year - TREND_BASE_YEAR) + (month - 1) / 12)
     factor = np.full(len(days), base) * weekday
     festival = set(festival_week(year))

@@ -26,6 +26,7 @@ from nsi.reference import Reference, load_reference
 from nsi.sample import defects
 from nsi.sample.dialects import (DIALECT_NAMES, DIALECTS, EXTENSIONS, MIXED, NATIVE, NATIVES, Dialect,
                                  dialect_named, dialects_of)
+from nsi.sample.scenario import ORDINARY, Scenario, scenario_of  # noqa: F401 - scenario_of: for `nsi sample`
 from nsi.sample.sources import SOURCE_INDEX, generate_clean
 from nsi.sample.translate import finish, translate
 from nsi.sample.writers import write_export
@@ -239,7 +240,8 @@ def dialect_of_month(source: str, month: Month, wanted: str, seed: int) -> Diale
 
 
 def _sample_source(data_dir: Path, source: str, first: Month, last: Month, scale: float, seed: int, clean: bool,
-                   wanted: str, progress: Callable[[str, Month], None] | None, reference_dir: str | None) -> list[Path]:
+                   wanted: str, progress: Callable[[str, Month], None] | None, reference_dir: str | None,
+                   scenario: Scenario = ORDINARY) -> list[Path]:
     """One source's months in order: each month's records also give the next month its re-exports."""
     ref = load_reference(reference_dir)
     written: list[Path] = []
@@ -247,8 +249,8 @@ def _sample_source(data_dir: Path, source: str, first: Month, last: Month, scale
     for month in months_between(first, last):
         chosen = dialect_of_month(source, month, wanted, seed)
         if previous is None and not clean:
-            previous = generate_clean(source, ref, month.previous(), scale, seed)
-        frame = generate_clean(source, ref, month, scale, seed)
+            previous = generate_clean(source, ref, month.previous(), scale, seed, scenario)
+        frame = generate_clean(source, ref, month, scale, seed, scenario)
         cols, truth = build_export(source, ref, month, frame, seed, clean, previous, chosen)
         folder = data_dir / "raw" / source
         folder.mkdir(parents=True, exist_ok=True)
@@ -275,11 +277,12 @@ def _remove_other_exports(path: Path) -> None:
 def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: int = 20240101, clean: bool = False,
            sources: Iterable[str] = SOURCES, progress: Callable[[str, Month], None] | None = None,
            reference_dir: str | None = None, workers: int | None = None,
-           dialects: Mapping[str, str] | None = None) -> list[Path]:
+           dialects: Mapping[str, str] | None = None, scenario: Scenario = ORDINARY) -> list[Path]:
     """Write every export of the months first..last; returns the paths written.
 
     `dialects` maps a source to the dialect name it is written in, or MIXED (see `resolve_dialects`);
-    a source it leaves out is written in its native dialect.
+    a source it leaves out is written in its native dialect. `scenario`: a steady city and planted
+    shifts (`nsi.sample.scenario`), recorded in raw/sample.json.
 
     Sources are independent, so they are generated in parallel processes (110 alone is about half
     the work); each process reports finished months through a queue for the progress display.
@@ -291,8 +294,8 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
     workers = max(1, min(workers or os.cpu_count() or 1, len(sources)))
     if workers == 1:
         written = [p for s in sources for p in _sample_source(data_dir, s, first, last, scale, seed, clean, wanted[s],
-                                                             progress, reference_dir)]
-        record_sample(data_dir, months, scale, seed, clean, chosen)
+                                                             progress, reference_dir, scenario)]
+        record_sample(data_dir, months, scale, seed, clean, chosen, scenario)
         return written
     # Largest first, so the long 110 job starts at once.
     order = sorted(sources, key=lambda s: ("police", "hotline", "survey", "disputes").index(s))
@@ -300,7 +303,7 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
         queue = manager.Queue()
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_sample_source, data_dir, s, first, last, scale, seed, clean, wanted[s],
-                                   _QueueProgress(queue), reference_dir) for s in order]
+                                   _QueueProgress(queue), reference_dir, scenario) for s in order]
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -309,15 +312,16 @@ def sample(data_dir: Path, first: Month, last: Month, scale: float = 1.0, seed: 
                     future.result()  # re-raise a worker's error here
             _drain(queue, progress)
         written = [p for f in futures for p in f.result()]
-    record_sample(data_dir, months, scale, seed, clean, chosen)
+    record_sample(data_dir, months, scale, seed, clean, chosen, scenario)
     return written
 
 
 def record_sample(data_dir: Path, months: list[Month], scale: float, seed: int, clean: bool,
-                  dialects: Mapping[str, Mapping[str, str]] | None = None) -> Path:
-    """raw/sample.json: which months are synthetic, at which scale (read by nsi.scale), and the dialect
-    each source-month was written in (`dialects`: month key → source → dialect name). Sources written
-    before in the same month keep their recorded dialect."""
+                  dialects: Mapping[str, Mapping[str, str]] | None = None, scenario: Scenario = ORDINARY) -> Path:
+    """raw/sample.json: which months are synthetic, at which scale (read by nsi.scale), the dialect
+    each source-month was written in (`dialects`: month key → source → dialect name), and what the
+    scenario planted in the month (`steady`, the `shifts` in force; absent for the ordinary city).
+    Sources written before in the same month keep their recorded dialect."""
     import json
 
     path = data_dir / "raw" / DECLARATION
@@ -325,9 +329,9 @@ def record_sample(data_dir: Path, months: list[Month], scale: float, seed: int, 
     for month in months:
         known = {**record.get(month.key, {}).get("dialects", {}), **(dialects or {}).get(month.key, {})}
         record[month.key] = {"scale": scale, "seed": seed, "clean": clean,
-                             "dialects": {s: known[s] for s in SOURCES if s in known}}
+                             "dialects": {s: known[s] for s in SOURCES if s in known}, **scenario.record(month)}
     partial = path.with_name(".sample.json.part")
-    partial.write_text(json.dumps(dict(sorted(record.items())), indent=1), encoding="utf-8")
+    partial.write_text(json.dumps(dict(sorted(record.items())), indent=1, ensure_ascii=False), encoding="utf-8")
     partial.replace(path)
     return path
 

@@ -17,9 +17,9 @@ import polars as pl
 from nsi.month import Month
 from nsi.reference import Reference
 from nsi.sample import free_text, people, world
-from nsi.sample.calendar import SPRING_FESTIVAL_EVE, daily_intensity, month_days
+from nsi.sample.calendar import MEAN_MONTH_DAYS, SPRING_FESTIVAL_EVE, daily_intensity, month_days
+from nsi.sample.scenario import ORDINARY, Scenario, police_cell_weights, volume_multiplier
 
-MEAN_MONTH_DAYS = 365.25 / 12
 EXPORT_LAG_DAYS = 5  # exports are taken a few days after the month closes
 
 HOURS_HOTLINE = np.array([2, 1, 1, 1, 1, 2, 4, 8, 12, 15, 15, 12, 9, 10, 11, 10, 9, 8, 6, 5, 4, 3, 3, 2], float)
@@ -42,15 +42,21 @@ def _choice(rng: np.random.Generator, table: dict, n: int) -> np.ndarray:
     return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def _district_counts(rng, ref: Reference, year: int, expected_city: float, rates: dict) -> dict[str, int]:
+def _district_counts(rng, ref: Reference, year: int, expected_city: float, rates: dict,
+                     shifted: dict[str, float] | None = None) -> dict[str, int]:
+    """Poisson counts per district; `shifted` multiplies a district's expected count on top of the city's
+    split (a planted shift adds records there without taking any from the other districts)."""
     weights = {c: ref.population(c, year)[0] * rates.get(c, 1.0) for c in ref.district_codes}
+    if shifted:
+        total = sum(weights.values())
+        return {c: int(rng.poisson(expected_city * w / total * shifted.get(c, 1.0))) for c, w in weights.items()}
     total = sum(weights.values())
     return {c: int(rng.poisson(expected_city * w / total)) for c, w in weights.items()}
 
 
-def _timestamps(rng, month: Month, source: str, n: int, hours: np.ndarray) -> np.ndarray:
+def _timestamps(rng, month: Month, source: str, n: int, hours: np.ndarray, steady: bool = False) -> np.ndarray:
     """n timestamps in the month, following the daily intensity and an hour-of-day profile."""
-    intensity = daily_intensity(source, month.year, month.month)
+    intensity = daily_intensity(source, month.year, month.month, steady)
     day = rng.choice(len(intensity), size=n, p=intensity / intensity.sum())
     hour = rng.choice(24, size=n, p=hours / hours.sum())
     seconds = day * 86400 + hour * 3600 + rng.integers(0, 3600, n)
@@ -161,21 +167,61 @@ def _lognormal_minutes(rng, median: np.ndarray, sigma: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ 110
-def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
-    factor = daily_intensity("police", month.year, month.month).sum() / MEAN_MONTH_DAYS
+def _police_shifts(scenario: Scenario, month: Month) -> dict[str, dict[tuple[str, str], float]]:
+    """District → (category, subcategory) → factor, for the districts a shift of 110 records reaches."""
+    shifted = {c: scenario.cell_factors("police", c, month) for c in scenario.shifted_districts("police", month)}
+    return {c: f for c, f in shifted.items() if f}
+
+
+def _redraw_police_categories(rng, category: np.ndarray, district: np.ndarray,
+                              shifts: dict[str, dict[tuple[str, str], float]]) -> np.ndarray:
+    """A shifted district's first-level categories, drawn again with each category weighted by how much
+    its subcategories were multiplied."""
+    category = category.copy()
+    for code, factors in shifts.items():
+        mask = district == code
+        table = {c: world.POLICE_CATEGORIES[c] * sum(w / sum(subs.values()) * factors.get((c, s), 1.0)
+                                                      for s, w in subs.items())
+                 for c, subs in world.POLICE_SUBCATEGORIES.items()}
+        category[mask] = _choice(rng, table, int(mask.sum()))
+    return category
+
+
+def _redraw_police_subcategories(rng, category: np.ndarray, subcategory: np.ndarray, district: np.ndarray,
+                                 shifts: dict[str, dict[tuple[str, str], float]]) -> np.ndarray:
+    """Within a shifted district's category, the subcategories drawn again where their factors differ."""
+    subcategory = subcategory.copy()
+    for code, factors in shifts.items():
+        for cat, subs in world.POLICE_SUBCATEGORIES.items():
+            if len({factors.get((cat, s), 1.0) for s in subs}) == 1:
+                continue  # the whole category moved: its mix is unchanged
+            mask = (district == code) & (category == cat)
+            table = {s: w * factors.get((cat, s), 1.0) for s, w in subs.items()}
+            subcategory[mask] = _choice(rng, table, int(mask.sum()))
+    return subcategory
+
+
+def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int,
+           scenario: Scenario = ORDINARY) -> pl.DataFrame:
+    factor = daily_intensity("police", month.year, month.month, scenario.steady).sum() / MEAN_MONTH_DAYS
     expected_valid = world.CITY_MONTHLY_VOLUME["police_valid"] * scale * factor
-    valid_counts = _district_counts(rng, ref, month.year, expected_valid, world.POLICE_RATE)
+    shifts = _police_shifts(scenario, month)
+    weights = police_cell_weights()
+    valid_counts = _district_counts(rng, ref, month.year, expected_valid, world.POLICE_RATE,
+                                    {c: volume_multiplier(weights, f) for c, f in shifts.items()})
     invalid_counts = {c: int(rng.poisson(n * world.CITY_MONTHLY_VOLUME["police_invalid_ratio"]))
                       for c, n in valid_counts.items()}
     district = np.concatenate([_repeat_per_district(valid_counts), _repeat_per_district(invalid_counts)])
     is_valid = np.r_[np.ones(sum(valid_counts.values()), bool), np.zeros(sum(invalid_counts.values()), bool)]
     n = len(district)
     # The export is by 接警时间, so that stamp lies in the month; the call itself came seconds earlier.
-    receive_time = _timestamps(rng, month, "police", n, HOURS_POLICE)
+    receive_time = _timestamps(rng, month, "police", n, HOURS_POLICE, scenario.steady)
     report_time = receive_time - rng.integers(3, 40, n).astype("timedelta64[s]")
 
     category = _choice(rng, world.POLICE_CATEGORIES, n)
-    eve = SPRING_FESTIVAL_EVE.get(month.year)
+    if shifts:
+        category = _redraw_police_categories(rng, category, district, shifts)
+    eve = None if scenario.steady else SPRING_FESTIVAL_EVE.get(month.year)
     if eve and eve.month == month.month:
         # Fireworks: fire incidents spike on 除夕 night.
         on_eve = (receive_time.astype("datetime64[D]") == np.datetime64(eve)) & (rng.random(n) < 0.04)
@@ -184,6 +230,8 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float,
     for cat, table in world.POLICE_SUBCATEGORIES.items():
         mask = category == cat
         subcategory[mask] = _choice(rng, table, int(mask.sum()))
+    if shifts:
+        subcategory = _redraw_police_subcategories(rng, category, subcategory, district, shifts)
     invalid_kind = _choice(rng, world.POLICE_INVALID_KINDS, n)
     category = np.where(is_valid, category, "无效警情")
     subcategory = np.where(is_valid, subcategory.astype(str), invalid_kind)
@@ -192,6 +240,8 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float,
     dispatch_time = receive_time + (60 * _lognormal_minutes(rng, np.full(n, 1.5), 0.5)).astype("timedelta64[s]")
     kinds = {c: ref.districts[c].kind for c in ref.district_codes}
     median = np.vectorize(lambda c: world.ARRIVAL_MEDIAN_MINUTES[kinds[c]], otypes=[float])(district)
+    if (arrival_shift := scenario.scalar_factors("arrival_minutes", district, month)) is not None:
+        median = median * arrival_shift
     travel = _lognormal_minutes(rng, median, world.ARRIVAL_SIGMA) - 1.5
     arrival_time = dispatch_time + (60 * np.maximum(travel, 0.5)).astype("timedelta64[s]")
 
@@ -241,17 +291,34 @@ def police(rng: np.random.Generator, ref: Reference, month: Month, scale: float,
 
 
 # ---------------------------------------------------------------------------------------- 12345
-def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
-    factor = daily_intensity("hotline", month.year, month.month).sum() / MEAN_MONTH_DAYS
+def _matter_factors(scenario: Scenario, month: Month) -> dict[str, np.ndarray]:
+    """District → factor of each matter (in HOTLINE_MATTERS order), for the districts a shift reaches."""
+    out = {}
+    for code in scenario.shifted_districts("hotline", month):
+        if factors := scenario.cell_factors("hotline", code, month):
+            out[code] = np.array([factors.get(m[2], 1.0) for m in world.HOTLINE_MATTERS])
+    return out
+
+
+def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int,
+            scenario: Scenario = ORDINARY) -> pl.DataFrame:
+    factor = daily_intensity("hotline", month.year, month.month, scenario.steady).sum() / MEAN_MONTH_DAYS
     expected = world.CITY_MONTHLY_VOLUME["hotline_accepted"] * scale * factor
-    counts = _district_counts(rng, ref, month.year, expected, world.HOTLINE_RATE)
+    season = None if scenario.steady else 5 if month.month in (6, 7, 8) else 6 if month.month in (12, 1, 2) else None
+    weights = np.array([m[3] * (m[season] if season else 1.0) for m in world.HOTLINE_MATTERS])
+    shifts = _matter_factors(scenario, month)
+    counts = _district_counts(rng, ref, month.year, expected, world.HOTLINE_RATE,
+                              {c: volume_multiplier(dict(enumerate(weights)), dict(enumerate(f)))
+                               for c, f in shifts.items()})
     district = _repeat_per_district(counts)
     n = len(district)
-    accepted = _timestamps(rng, month, "hotline", n, HOURS_HOTLINE)
+    accepted = _timestamps(rng, month, "hotline", n, HOURS_HOTLINE, scenario.steady)
 
-    season = 5 if month.month in (6, 7, 8) else 6 if month.month in (12, 1, 2) else None
-    weights = np.array([m[3] * (m[season] if season else 1.0) for m in world.HOTLINE_MATTERS])
     matter = rng.choice(len(weights), size=n, p=weights / weights.sum())
+    for code, factors in shifts.items():
+        mask = district == code
+        shifted = weights * factors
+        matter[mask] = rng.choice(len(weights), size=int(mask.sum()), p=shifted / shifted.sum())
     l1, l2, l3 = (np.array([m[i] for m in world.HOTLINE_MATTERS])[matter] for i in range(3))
     request_type = _choice(rng, world.HOTLINE_REQUEST_TYPES, n)
     # Complaints, reports and help requests are dispatched; consultations are mostly answered directly.
@@ -286,6 +353,8 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
     dispatch_time = accepted + (3600 * rng.uniform(0.2, 4.0, n)).astype("timedelta64[s]")
     due_time = dispatch_time + np.timedelta64(5, "D")
     on_time_p = np.vectorize(lambda c: world.rate(world.HOTLINE_ON_TIME, c), otypes=[float])(district)
+    if (on_time_shift := scenario.scalar_factors("on_time", district, month)) is not None:
+        on_time_p = on_time_p * on_time_shift
     late = rng.random(n) > on_time_p
     work_hours = np.minimum(np.exp(np.log(40) + 0.8 * rng.standard_normal(n)), 5 * 24 - 1)
     closed = np.where(late, due_time + (3600 * rng.uniform(1, 120, n)).astype("timedelta64[s]"),
@@ -295,6 +364,8 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
     is_closed = dispatched & ~in_progress
     called_back = is_closed & (rng.random(n) < 0.45)
     satisfied_p = np.vectorize(lambda c: world.rate(world.HOTLINE_SATISFIED, c), otypes=[float])(district)
+    if (satisfied_shift := scenario.scalar_factors("satisfied", district, month)) is not None:
+        satisfied_p = satisfied_p * satisfied_shift
     satisfied = rng.random(n) < satisfied_p
     satisfaction = np.where(satisfied, np.where(rng.random(n) < 0.8, "满意", "基本满意"), "不满意")
     status = np.where(in_progress, "办理中", np.where(called_back, "已回访", "已办结"))
@@ -348,31 +419,47 @@ def hotline(rng: np.random.Generator, ref: Reference, month: Month, scale: float
 
 
 # ------------------------------------------------------------------------------------- disputes
-def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
-    factor = daily_intensity("disputes", month.year, month.month).sum() / MEAN_MONTH_DAYS
+def _dispute_type_weights(code: str, year_end: bool) -> np.ndarray:
+    """The district's mix of dispute types (in DISPUTE_TYPES order), unnormalised."""
+    types = list(world.DISPUTE_TYPES)
+    w = np.array(list(world.DISPUTE_TYPES.values()))
+    w[types.index("劳动争议")] *= world.LABOUR_DISPUTE_FACTOR.get(code, 1.0) * (1.5 if year_end else 1.0)
+    for t in ("邻里纠纷", "房屋宅基地纠纷"):
+        w[types.index(t)] *= world.RURAL_DISPUTE_FACTOR.get(code, 1.0)
+    return w
+
+
+def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int,
+             scenario: Scenario = ORDINARY) -> pl.DataFrame:
+    factor = daily_intensity("disputes", month.year, month.month, scenario.steady).sum() / MEAN_MONTH_DAYS
     expected = world.CITY_MONTHLY_VOLUME["disputes"] * scale * factor
-    counts = _district_counts(rng, ref, month.year, expected, world.DISPUTE_RATE)
-    types, type_weights = list(world.DISPUTE_TYPES), np.array(list(world.DISPUTE_TYPES.values()))
+    types = list(world.DISPUTE_TYPES)
+    year_end = month.month in (12, 1) and not scenario.steady
+    shifts = {c: np.array([f.get(t, 1.0) for t in types]) for c in scenario.shifted_districts("disputes", month)
+              if (f := scenario.cell_factors("disputes", c, month))}
+    counts = _district_counts(rng, ref, month.year, expected, world.DISPUTE_RATE,
+                              {c: volume_multiplier(dict(enumerate(_dispute_type_weights(c, year_end))),
+                                                    dict(enumerate(f))) for c, f in shifts.items()})
     district = _repeat_per_district(counts)
     n = len(district)
     dispute_type = np.empty(n, dtype=object)
-    year_end = month.month in (12, 1)
     for code in counts:
         mask = district == code
-        w = type_weights.copy()
-        w[types.index("劳动争议")] *= world.LABOUR_DISPUTE_FACTOR.get(code, 1.0) * (1.5 if year_end else 1.0)
-        for t in ("邻里纠纷", "房屋宅基地纠纷"):
-            w[types.index(t)] *= world.RURAL_DISPUTE_FACTOR.get(code, 1.0)
+        w = _dispute_type_weights(code, year_end)
+        if code in shifts:
+            w = w * shifts[code]
         dispute_type[mask] = np.array(types, dtype=object)[rng.choice(len(types), size=int(mask.sum()), p=w / w.sum())]
     dispute_type = dispute_type.astype(str)
 
-    registered = _timestamps(rng, month, "disputes", n, HOURS_HOTLINE).astype("datetime64[D]")
+    registered = _timestamps(rng, month, "disputes", n, HOURS_HOTLINE, scenario.steady).astype("datetime64[D]")
     accepted = registered + rng.choice([0, 0, 0, 1, 2], size=n).astype("timedelta64[D]")
     days_to_close = np.ceil(np.exp(np.log(world.DISPUTE_CLOSE_MEDIAN_DAYS) + world.DISPUTE_CLOSE_SIGMA * rng.standard_normal(n)))
     closed = accepted + days_to_close.astype("timedelta64[D]")
     export_day = np.datetime64(export_time(month).date())
     open_case = closed > export_day
     success_p = np.vectorize(lambda c: world.DISPUTE_SUCCESS_BY_DISTRICT.get(c, 0.92), otypes=[float])(district)
+    if (success_shift := scenario.scalar_factors("mediation_success", district, month)) is not None:
+        success_p = success_p * success_shift
     success = rng.random(n) < success_p
     other = dict(world.DISPUTE_RESULTS_CLOSED)
     other.pop("调解成功")
@@ -425,7 +512,8 @@ def disputes(rng: np.random.Generator, ref: Reference, month: Month, scale: floa
 
 
 # --------------------------------------------------------------------------------------- survey
-def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int) -> pl.DataFrame:
+def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float, text_seed: int,
+           scenario: Scenario = ORDINARY) -> pl.DataFrame:
     del scale  # the sample size is a design choice of the survey, not a volume
     del text_seed  # no free text
     completes = {c: world.SURVEY_COMPLETES_PER_DISTRICT for c in ref.district_codes}
@@ -438,11 +526,16 @@ def survey(rng: np.random.Generator, ref: Reference, month: Month, scale: float,
     day = np.array(days, dtype="datetime64[D]")[rng.integers(0, len(days), n)]
 
     top = np.vectorize(lambda c: world.SURVEY_SAFETY_TOPBOX_BY_DISTRICT.get(c, 0.72), otypes=[float])(district)
+    if (top_shift := scenario.scalar_factors("top_box", district, month)) is not None:
+        top = top * top_shift
     u = rng.random(n)
     safety = np.where(u < top, "安全", np.where(u < 1 - 0.008, "比较安全", np.where(u < 1 - 0.002, "不太安全", "不安全")))
     u2 = rng.random(n)
-    satisfaction = np.where(u2 < 0.70, "满意", np.where(u2 < world.SURVEY_SATISFIED_SHARE, "比较满意",
-                                                          np.where(u2 < 0.99, "不太满意", "不满意")))
+    very, satisfied = 0.70, world.SURVEY_SATISFIED_SHARE
+    if (satisfied_shift := scenario.scalar_factors("survey_satisfied", district, month)) is not None:
+        very, satisfied = very * satisfied_shift, satisfied * satisfied_shift
+    satisfaction = np.where(u2 < very, "满意", np.where(u2 < satisfied, "比较满意",
+                                                        np.where(u2 < 0.99, "不太满意", "不满意")))
     mobile = rng.random(n) < world.SURVEY_PHONE_MOBILE_SHARE
     phone = np.where(mobile, people.mobiles(rng, n), people.landlines(rng, n))
     street, street_code = _streets(rng, ref, district)
@@ -496,10 +589,11 @@ def _text_seed(source: str, month: Month, seed: int) -> int:
                .integers(2**62))
 
 
-def generate_clean(source: str, ref: Reference, month: Month, scale: float, seed: int) -> pl.DataFrame:
-    """The month's true records; the same (seed, source, month) always gives the same frame."""
+def generate_clean(source: str, ref: Reference, month: Month, scale: float, seed: int,
+                   scenario: Scenario = ORDINARY) -> pl.DataFrame:
+    """The month's true records; the same (seed, source, month, scenario) always gives the same frame."""
     rng = np.random.default_rng([seed, SOURCE_INDEX[source], month.year, month.month])
-    return GENERATORS[source](rng, ref, month, scale, _text_seed(source, month, seed))
+    return GENERATORS[source](rng, ref, month, scale, _text_seed(source, month, seed), scenario)
 
 
 def planted_free_text(frame: pl.DataFrame, source: str, ref: Reference, month: Month, seed: int,

@@ -1,0 +1,315 @@
+"""Does the index stay quiet in a steady city and name a real change? The evaluation of the narration.
+
+    python -m indicators.evaluate --months 24 --scale 0.1 [--shift 电信诈骗:320105:2024-09:1.3] [--out DIR]
+
+Writes a steady sample (`nsi sample --steady`: every district's underlying rates fixed, counts with their
+sampling noise) and the same city with the planted shifts, runs `nsi run` over the range in a fresh data
+directory of each, as a new user would, and reads the warehouse: for every district-month, the drivers
+the briefing would name (`indicators.narration.named_drivers`), how it would read the change
+(`change_reading`) and the early warnings (`indicator_values.warning`). In the steady city a named
+driver or a warning is a false alarm; in the shifted city the planted indicator should be named as a
+driver of its district in the month of the shift. The report is a markdown table, printed and written
+to DIR/evaluation.md (default $NSI_DATA_DIR/out/evaluation/).
+
+The same functions decide here and in the briefing, so a sentence and a count never disagree; only the
+run of the pipeline is slow, and the tests check the reading on a small hand-built warehouse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from indicators.methodology import Methodology, all_versions
+
+REPO = Path(__file__).resolve().parent.parent
+FIRST_MONTH = "2024-03"  # methodology v2 is valid from this month: the whole range is computed under one version
+DEFAULT_SHIFT = "电信诈骗:320105:2024-09:1.3"
+CITY = "320100"
+STEADY_TARGET = 0.95  # issue 15: no driver and no warning in at least 95% of a steady city's district-months
+
+Drivers = Callable[[list[dict], Methodology], list[dict]]
+Reading = Callable[[float | None, float | None, Methodology], str | None]
+
+
+@dataclass
+class DistrictMonth:
+    """What the warehouse holds for one district-month, as the narration reads it."""
+
+    month: str
+    code: str
+    methodology_version: str
+    change_mom: float | None
+    change_sd: float | None
+    contributions: list[dict] = field(default_factory=list)  # indicator, contribution_mom, sd
+    warnings: list[str] = field(default_factory=list)  # indicators with a warning
+
+
+@dataclass
+class Verdict:
+    month: str
+    code: str
+    methodology_version: str
+    reading: str | None
+    drivers: list[dict]
+    warnings: list[str]
+
+    @property
+    def has_change(self) -> bool:
+        return self.reading is not None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
+
+
+def read_district_months(con: duckdb.DuckDBPyConnection) -> list[DistrictMonth]:
+    """Every district-month of the warehouse (the city row left out), with its indicators' contributions
+    and their Monte-Carlo standard deviations (NULL where index_uncertainty has none), and its warnings."""
+    uncertainty = _has_table(con, "index_uncertainty")
+    change_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = s.month AND u.code = s.code "
+                 "AND u.quantity = 'change_mom' AND u.indicator IS NULL)") if uncertainty else "NULL"
+    months = con.execute(f"""
+        SELECT s.month, s.code, s.methodology_version, s.change_mom, {change_sd} AS change_sd
+        FROM safety_index s WHERE s.code <> ? ORDER BY s.month, s.code""", [CITY]).fetchall()
+    contribution_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = v.month AND u.code = v.code "
+                       "AND u.quantity = 'contribution_mom' AND u.indicator = v.indicator)") if uncertainty else "NULL"
+    rows = con.execute(f"""
+        SELECT v.month, v.code, v.indicator, v.contribution_mom, {contribution_sd} AS sd, v.warning
+        FROM indicator_values v WHERE v.code <> ? ORDER BY v.month, v.code, v.indicator""", [CITY]).fetchall()
+    out = {(m, c): DistrictMonth(m, c, version, change, sd) for m, c, version, change, sd in months}
+    for month, code, indicator, contribution, sd, warning in rows:
+        dm = out.get((month, code))
+        if dm is None:
+            continue
+        dm.contributions.append({"indicator": indicator, "contribution_mom": contribution, "sd": sd})
+        if warning is not None:
+            dm.warnings.append(indicator)
+    return list(out.values())
+
+
+def judge(district_months: Iterable[DistrictMonth], methodology_of: Callable[[str], Methodology],
+          named_drivers: Drivers, change_reading: Reading) -> list[Verdict]:
+    """What the briefing would say of each district-month: the change's reading, the drivers, the warnings.
+    A month without a change on last month (the first of a range) has no reading and names no driver."""
+    verdicts = []
+    for dm in district_months:
+        methodology = methodology_of(dm.methodology_version)
+        reading = change_reading(dm.change_mom, dm.change_sd, methodology)
+        present = [r for r in dm.contributions if r["contribution_mom"] is not None]
+        drivers = named_drivers(present, methodology) if reading is not None else []
+        verdicts.append(Verdict(dm.month, dm.code, dm.methodology_version, reading, drivers, sorted(dm.warnings)))
+    return verdicts
+
+
+@dataclass(frozen=True)
+class Share:
+    what: str
+    count: int
+    of: int
+
+    @property
+    def share(self) -> float | None:
+        return self.count / self.of if self.of else None
+
+
+def steady_shares(verdicts: list[Verdict], min_history: int) -> list[Share]:
+    """The steady city's quiet district-months. Drivers are counted over the months with a change on last
+    month; warnings over the months with `min_history` earlier months in the range (before that no
+    warning can be raised, and counting them would flatter the test)."""
+    months = sorted({v.month for v in verdicts})
+    with_change = [v for v in verdicts if v.has_change]
+    with_history = [v for v in verdicts if months.index(v.month) >= min_history]
+    return [
+        Share("no driver named", sum(not v.drivers for v in with_change), len(with_change)),
+        Share("no warning", sum(not v.warnings for v in with_history), len(with_history)),
+        Share("no driver and no warning", sum(not v.drivers and not v.warnings for v in with_history
+                                              if v.has_change), sum(v.has_change for v in with_history)),
+        Share("change read as flat", sum(v.reading == "flat" for v in with_change), len(with_change)),
+    ]
+
+
+@dataclass(frozen=True)
+class PlantedShift:
+    what: str
+    district: str
+    first: str
+    factor: float
+    indicator: str
+
+
+@dataclass(frozen=True)
+class ShiftFinding:
+    shift: PlantedShift
+    reading: str | None
+    drivers: list[dict]
+    warned: bool  # the planted indicator carries a warning that month
+
+    @property
+    def rank(self) -> int | None:
+        """1 for the largest named driver; None when the planted indicator is not named."""
+        names = [d["indicator"] for d in self.drivers]
+        return names.index(self.shift.indicator) + 1 if self.shift.indicator in names else None
+
+    @property
+    def named(self) -> bool:
+        return self.rank is not None
+
+
+def find_shift(verdicts: list[Verdict], shift: PlantedShift) -> ShiftFinding | None:
+    """What was said of the shifted district in the month the shift began; None if that month is not in range."""
+    verdict = next((v for v in verdicts if v.month == shift.first and v.code == shift.district), None)
+    if verdict is None:
+        return None
+    return ShiftFinding(shift, verdict.reading, verdict.drivers, shift.indicator in verdict.warnings)
+
+
+def _percent(share: float | None) -> str:
+    return "–" if share is None else f"{100 * share:.1f}%"
+
+
+def _drivers_text(drivers: list[dict]) -> str:
+    return ", ".join(f"{d['indicator']} {'+' if d['side'] == 'up' else '−'}" for d in drivers) or "none"
+
+
+def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], context: list[str]) -> str:
+    lines = [f"# {title}", "", *context, "", "## Steady city", "",
+             "| district-months with | count | of | share | target |", "|---|---:|---:|---:|---|"]
+    for s in shares:
+        target = f"≥ {100 * STEADY_TARGET:.0f}%" if s.what != "change read as flat" else ""
+        lines.append(f"| {s.what} | {s.count} | {s.of} | {_percent(s.share)} | {target} |")
+    if findings:
+        lines += ["", "## Planted shifts", "",
+                  "| shift | district | month | indicator | named as a driver | rank among drivers | "
+                  "drivers named | change read as | warning on it |",
+                  "|---|---|---|---|---|---:|---|---|---|"]
+        for f in findings:
+            s = f.shift
+            lines.append(f"| {s.what} ×{s.factor:g} | {s.district} | {s.first} | {s.indicator} | "
+                         f"{'yes' if f.named else 'no'} | {f.rank or '–'} | {_drivers_text(f.drivers)} | "
+                         f"{f.reading or '–'} | {'yes' if f.warned else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ the runs
+def _nsi(args: list[str], data_dir: Path) -> float:
+    """One `nsi` command on a data directory, as a user types it; returns its seconds."""
+    env = dict(os.environ, NSI_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "pipelines.cli", *args], cwd=REPO, env=env,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"nsi {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return time.monotonic() - started
+
+
+def sample_and_run(data_dir: Path, first: str, last: str, scale: float, seed: int, shifts: list[str],
+                   ) -> dict[str, float]:
+    """A steady sample (with `shifts`) of first..last, through ingestion and the index; the seconds of each.
+    The briefings are not rendered: the evaluation reads only the warehouse."""
+    shift_args = [a for s in shifts for a in ("--shift", s)]
+    seconds = {"sample": _nsi(["sample", "--from", first, "--to", last, "--scale", str(scale), "--seed", str(seed),
+                               "--steady", *shift_args], data_dir)}
+    seconds["run"] = _nsi(["run", first, "--to", last, "--stage", "ingest", "--stage", "index"], data_dir)
+    return seconds
+
+
+def verdicts_of(data_dir: Path, named_drivers: Drivers, change_reading: Reading) -> list[Verdict]:
+    versions = {m.version: m for m in all_versions()}
+    con = duckdb.connect(str(data_dir / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return judge(read_district_months(con), versions.__getitem__, named_drivers, change_reading)
+    finally:
+        con.close()
+
+
+def planted(data_dir: Path, shifts: list[str]) -> list[PlantedShift]:
+    """The shifts as the sample declared them (raw/sample.json), each with the indicator it plants."""
+    import json
+
+    record = json.loads((data_dir / "raw" / "sample.json").read_text(encoding="utf-8"))
+    found: dict[tuple, PlantedShift] = {}
+    for entry in record.values():
+        for s in entry.get("shifts", []):
+            if s["indicator"] is not None:
+                found[(s["what"], s["district"], s["from"])] = PlantedShift(s["what"], s["district"], s["from"],
+                                                                            s["factor"], s["indicator"])
+    return sorted(found.values(), key=lambda s: (s.first, s.district, s.what))
+
+
+def _last_month(first: str, months: int) -> str:
+    year, month = map(int, first.split("-"))
+    index = year * 12 + month - 1 + months - 1
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _narration():
+    try:
+        from indicators.narration import change_reading, named_drivers
+    except ImportError as exc:  # the decision functions of the briefing are not in this checkout
+        raise SystemExit(f"indicators.narration is needed to judge the district-months: {exc}") from exc
+    return named_drivers, change_reading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m indicators.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--months", type=int, default=24, help="months in the range (default 24)")
+    parser.add_argument("--first", default=FIRST_MONTH, help=f"first month, YYYY-MM (default {FIRST_MONTH})")
+    parser.add_argument("--scale", type=float, default=0.1, help="volume of the sample (default 0.1)")
+    parser.add_argument("--seed", type=int, default=20240101, help="seed of both samples")
+    parser.add_argument("--shift", action="append", help=f"a planted shift as `nsi sample --shift` takes it "
+                        f"(repeatable; default {DEFAULT_SHIFT})")
+    parser.add_argument("--out", type=Path, help="where evaluation.md goes (default $NSI_DATA_DIR/out/evaluation)")
+    parser.add_argument("--keep", type=Path, help="keep the two data directories under this folder "
+                        "(default: temporary, removed afterwards)")
+    args = parser.parse_args(argv)
+    if args.months < 2:
+        parser.error("--months must be at least 2: a change needs last month")
+    named_drivers, change_reading = _narration()
+    shifts = args.shift or [DEFAULT_SHIFT]
+    first, last = args.first, _last_month(args.first, args.months)
+    with tempfile.TemporaryDirectory(prefix="nsi-evaluation-") as temporary:
+        work = args.keep or Path(temporary)
+        steady_dir, shifted_dir = work / "steady", work / "shifted"
+        seconds = {f"steady {k}": v for k, v in sample_and_run(steady_dir, first, last, args.scale, args.seed,
+                                                               []).items()}
+        seconds |= {f"shifted {k}": v for k, v in sample_and_run(shifted_dir, first, last, args.scale, args.seed,
+                                                                 shifts).items()}
+        steady = verdicts_of(steady_dir, named_drivers, change_reading)
+        shifted = verdicts_of(shifted_dir, named_drivers, change_reading)
+        declared = planted(shifted_dir, shifts)
+    versions = {m.version: m for m in all_versions()}
+    used = sorted({v.methodology_version for v in steady})
+    min_history = max(versions[v].early_warning.min_history for v in used)
+    findings = [f for s in declared if (f := find_shift(shifted, s)) is not None]
+    context = [f"Range {first} … {last} ({args.months} months), `--scale {args.scale:g}`, seed {args.seed}, "
+               f"methodology {', '.join(used)}; {len({v.code for v in steady})} districts.",
+               f"Command: `python -m indicators.evaluate --months {args.months} --first {first} --scale {args.scale:g}"
+               + "".join(f" --shift {s}" for s in shifts) + "`.",
+               "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "."]
+    report = markdown("Evaluation of the narration: steady city and planted shifts",
+                      steady_shares(steady, min_history), findings, context)
+    out = args.out or _default_out()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "evaluation.md").write_text(report, encoding="utf-8")
+    print(report)
+    return 0
+
+
+def _default_out() -> Path:
+    from nsi.settings import load
+
+    return load().root / "out" / "evaluation"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
