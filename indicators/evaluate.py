@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from indicators.methodology import Methodology, all_versions
+from indicators.narration import change_reading, named_drivers
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST_MONTH = "2024-03"  # methodology v2 is valid from this month: the whole range is computed under one version
@@ -252,14 +253,6 @@ def _last_month(first: str, months: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def _narration():
-    try:
-        from indicators.narration import change_reading, named_drivers
-    except ImportError as exc:  # the decision functions of the briefing are not in this checkout
-        raise SystemExit(f"indicators.narration is needed to judge the district-months: {exc}") from exc
-    return named_drivers, change_reading
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m indicators.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--months", type=int, default=24, help="months in the range (default 24)")
@@ -274,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.months < 2:
         parser.error("--months must be at least 2: a change needs last month")
-    named_drivers, change_reading = _narration()
     shifts = args.shift or [DEFAULT_SHIFT]
     first, last = args.first, _last_month(args.first, args.months)
     with tempfile.TemporaryDirectory(prefix="nsi-evaluation-") as temporary:
