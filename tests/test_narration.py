@@ -51,7 +51,7 @@ def test_a_driver_is_named_only_outside_its_own_band():
 
 
 def test_v1_names_drivers_as_the_first_briefings_did():
-    from reports.briefing import driver_sentence
+    from reports.briefing import drivers_clause
     m = v1()
     rows = [{"indicator": "A1", "contribution_mom": 0.9, "sd": 5.0}, {"indicator": "A2", "contribution_mom": 0.4, "sd": 5.0},
             {"indicator": "A3", "contribution_mom": 0.2, "sd": 5.0}, {"indicator": "B1", "contribution_mom": -0.05, "sd": 0.0},
@@ -60,8 +60,8 @@ def test_v1_names_drivers_as_the_first_briefings_did():
     # The two largest each way beyond 0.05 points, whatever their noise; the largest first.
     assert [(r["indicator"], r["side"]) for r in named] == [("A1", "up"), ("B2", "down"), ("A2", "up")]
     names = {r["indicator"]: r["indicator"] for r in rows}
-    sentence = driver_sentence("某区", 1.2, rows, names)
-    assert "A1（+0.9分）、A2（+0.4分）" in sentence and "B2（-0.7分）" in sentence and "A3" not in sentence
+    sentence = drivers_clause(named, names, m)
+    assert "A1（+0.9分）、A2（+0.4分）" in sentence and "B2（−0.7分）" in sentence and "A3" not in sentence
 
 
 def test_warning_rows_are_every_row_with_a_warning():
