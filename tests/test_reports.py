@@ -643,7 +643,6 @@ def uncertain_warehouse(ingested_q1, tmp_path_factory):
     # The median indicator's interval (median ± 1.96·SE from the IQR), as the index stage writes it.
     con.execute("UPDATE indicator_values SET ci_low = value - 1.234, ci_high = value + 1.5 WHERE month = '2024-03' "
                 "AND code = '320102' AND indicator = 'A5'")
-    con.execute("ALTER TABLE safety_index ADD COLUMN comparison_recomputed VARCHAR")
     con.execute("UPDATE safety_index SET comparison_recomputed = '2024-02' WHERE month = '2024-03'")
     con.execute("UPDATE safety_index SET D = NULL, rank = NULL, rank_p05 = NULL, rank_p50 = NULL, rank_p95 = NULL "
                 "WHERE month = '2024-03' AND code = '320116'")
