@@ -7,7 +7,8 @@ document cannot drift from them.
 from __future__ import annotations
 
 from indicators.index import warning_text
-from indicators.methodology import Catalogue, Methodology, all_versions, catalogue
+from indicators.methodology import Catalogue, CountTestWarning, Methodology, all_versions, catalogue
+from indicators.narration import z_of
 
 DIRECTION = {1: "+ (higher is safer)", -1: "− (lower is safer)"}
 
@@ -30,11 +31,7 @@ def _concern(source: str, concern) -> str:
 
 
 def render_version(m: Methodology) -> list[str]:
-    mc, ew = m.monte_carlo, m.early_warning
     low, high = m.geometric_range
-    chances = ", ".join(f"{method} {chance:.0%}" for method, chance in mc.normalisations.items())
-    p_low, p_mid, p_high = (f"{p:g}" for p in mc.percentiles)
-    example = m.indicators[0]
     lines = [f"## Version {m.version} (from {m.valid_from})", "", f"**{m.title}**", ""]
     lines += [
         f"- Normalisation: {m.normalisation}; each indicator is mapped to 0–100 between its goalposts "
@@ -47,30 +44,92 @@ def render_version(m: Methodology) -> list[str]:
         + (f"; an aggregate with less than {m.missing.min_weight_present:.0%} of its weight present is withheld."
            if m.missing.rule == "withhold" else "."),
         f"- Population: {m.population_basis}.",
-        f"- Survey: a district with fewer than {m.survey_min_completes} completes has no D1–D3 that month (flagged).",
-        f"- Rank intervals: the {p_low}th, {p_mid}th and {p_high}th percentiles (`rank_p05`, `rank_p50`, `rank_p95`) "
-        f"of the rank over {mc.draws} Monte-Carlo draws seeded by the month: every weight ×(1 ± {mc.weight_jitter:.0%}) "
-        f"renormalised among its siblings, normalisation drawn as {chances}, survey values redrawn within their "
-        "sampling error.",
-        f"- Early warnings: an indicator more than {ew.threshold:g} robust standard deviations from the median of "
-        f"its own trailing {ew.trailing_months} months (robust SD = {ew.mad_factor:g}·MAD, at least "
-        f"{ew.spread_floor:g}·|median|; at least {ew.min_history} months with a value), e.g. "
-        f"「{example.code} {example.name_zh}：{warning_text(True, ew.threshold + 0.3, ew.trailing_months)}」.",
+        f"- Survey: a district with fewer than {m.survey_min_completes} completes has no "
+        f"{', '.join(survey_codes(m))} that month (flagged).",
+        *_uncertainty_lines(m),
+        *_warning_lines(m),
+        *_small_number_lines(m),
         f"- Goalposts: {m.goalpost_basis}",
         "- 突出问题 (top problems) of a briefing: the five most frequent values of a column among the safety-relevant "
         "records of a source, on its record set: " + "; ".join(_concern(source, c) for source, c in m.concerns.items()) + ".",
-        "", "| sub-index | weight | indicator | weight in sub-index | effective weight | direction | goalposts | unit | definition |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "", "| sub-index | weight | indicator | weight in sub-index | effective weight | direction | goalposts | "
+        "minimum denominator | unit | definition |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for sub in m.sub_indices:
         for i in sub.indicators:
             lines.append(
                 f"| {sub.code} {sub.name_zh} ({sub.name_en}) | {sub.weight:g} | {i.code} {i.name_zh} ({i.name_en}) | "
                 f"{i.weight:g} | {i.weight * sub.weight:.4f} | {DIRECTION[i.direction]} | "
-                f"{i.goalposts[0]:g} – {i.goalposts[1]:g} | {i.unit} | {i.definition_zh}<br>{i.definition} |")
+                f"{i.goalposts[0]:g} – {i.goalposts[1]:g} | {i.min_denominator or '–'} | {i.unit} | "
+                f"{i.definition_zh}<br>{i.definition} |")
     if m.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in m.notes]
+    if m.changes:
+        lines += ["", "Changes from the previous version, each with its reason:", "",
+                  "| change | why |", "|---|---|"]
+        lines += [f"| {c.what} | {c.why} |".replace("\n", " ") for c in m.changes]
     return lines + [""]
+
+
+def survey_codes(m: Methodology) -> list[str]:
+    kinds = {e.code: e.denominator for e in catalogue().indicators}
+    return [i.code for i in m.indicators if kinds[i.code] == "post_stratified_share"]
+
+
+def _uncertainty_lines(m: Methodology) -> list[str]:
+    mc = m.monte_carlo
+    chances = ", ".join(f"{method} {chance:.0%}" for method, chance in mc.normalisations.items())
+    p_low, p_mid, p_high = (f"{p:g}" for p in mc.percentiles)
+    redrawn = ("survey values redrawn within their sampling error" if mc.sampling == "survey" else
+               "every indicator redrawn from its sampling distribution (counts Poisson, shares Jeffreys Beta, the "
+               "arrival-time median and survey shares normal on their standard error), for the month and for the "
+               "months its changes compare with")
+    lines = [f"- Intervals: the {p_low}th, {p_mid}th and {p_high}th percentiles (`rank_p05`, `rank_p50`, `rank_p95`; "
+             f"`index_uncertainty`) over {mc.draws} Monte-Carlo draws seeded by the month: every weight "
+             f"×(1 ± {mc.weight_jitter:.0%}) renormalised among its siblings, normalisation drawn as {chances}, "
+             f"{redrawn}."]
+    if m.narration is None:
+        lines.append("- Narration: a change or contribution above 0.05 points is narrated; at most two drivers each way.")
+    else:
+        n = m.narration
+        lines.append(f"- Narration: a change within z({n.change_level:g}) = {z_of(n.change_level):.2f} standard deviations "
+                     f"of its draws reads 基本持平 (在正常波动范围内); an indicator is named as a driver only when its "
+                     f"contribution lies beyond z({n.driver_level:g}) = {z_of(n.driver_level):.2f} standard deviations "
+                     "of its own draws.")
+    return lines
+
+
+def _warning_lines(m: Methodology) -> list[str]:
+    ew, example = m.early_warning, m.indicators[0]
+    if isinstance(ew, CountTestWarning):
+        widened = ("; the variance is widened by what the trailing months vary beyond their sampling noise "
+                   "(a dispersion of at least 1)" if ew.overdispersion else "")
+        return [f"- Early warnings: a value its district's own trailing {ew.trailing_months} months make improbable "
+                f"at two-sided α = {ew.alpha:g}, tested on its counts: a rate's count against the trailing months' "
+                "rate (exact Poisson ratio test), a share's numerator against their pooled share (Fisher's exact "
+                f"test), a median or survey share against their mean on its standard error{widened}; at least "
+                f"{ew.min_history} months with a value, and no warning when fewer than {ew.min_expected:g} cases "
+                "are expected this month."]
+    return [f"- Early warnings: an indicator more than {ew.threshold:g} robust standard deviations from the median of "
+            f"its own trailing {ew.trailing_months} months (robust SD = {ew.mad_factor:g}·MAD, at least "
+            f"{ew.spread_floor:g}·|median|; at least {ew.min_history} months with a value), e.g. "
+            f"「{example.code} {example.name_zh}：{warning_text(True, ew.threshold + 0.3, ew.trailing_months)}」."]
+
+
+def _small_number_lines(m: Methodology) -> list[str]:
+    lines = []
+    if any(i.min_denominator for i in m.indicators):
+        lines.append("- Minimum denominators (column below): a share with fewer cases in its denominator, or a median "
+                     "or survey share with a smaller n, is left out and flagged, its siblings re-weighted.")
+    if m.smoothing is not None:
+        lines.append(f"- Smoothing: {', '.join(m.smoothing.indicators)} are shrunk towards the city by empirical Bayes "
+                     "(shares beta-binomial, rates Poisson-gamma), the prior's strength estimated from the spread "
+                     "between the districts; `indicator_values.value_raw` keeps the value before.")
+    if m.max_share_at_bounds is not None:
+        lines.append(f"- Scores at a bound: no indicator may score exactly 0 or 100 in more than "
+                     f"{m.max_share_at_bounds:.0%} of the baseline's district-months (`nsi audit` flags one that does).")
+    return lines
 
 
 def render_catalogue(c: Catalogue) -> list[str]:
