@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 
 from indicators.methodology import Methodology, all_versions
-from indicators.narration import change_reading, named_drivers
+from indicators.narration import band_quantity, change_reading, named_drivers
 from nsi.month import Month
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,25 +75,28 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
 
 
-def read_district_months(con: duckdb.DuckDBPyConnection) -> list[DistrictMonth]:
+def read_district_months(con: duckdb.DuckDBPyConnection,
+                         band: Callable[[str, str], str] = lambda quantity, version: quantity) -> list[DistrictMonth]:
     """Every district-month of the warehouse (the city row left out), with its indicators' contributions
-    and their Monte-Carlo standard deviations (NULL where index_uncertainty has none), and its warnings."""
+    and the standard deviations of the draws its bands read (`band(quantity, methodology_version)`: the
+    index_uncertainty quantity; NULL where the table has none), and its warnings."""
     uncertainty = _has_table(con, "index_uncertainty")
-    change_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = s.month AND u.code = s.code "
-                 "AND u.quantity = 'change_mom' AND u.indicator IS NULL)") if uncertainty else "NULL"
-    months = con.execute(f"""
-        SELECT s.month, s.code, s.methodology_version, s.change_mom, {change_sd} AS change_sd
-        FROM safety_index s WHERE s.code <> ? ORDER BY s.month, s.code""", [CITY]).fetchall()
-    contribution_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = v.month AND u.code = v.code "
-                       "AND u.quantity = 'contribution_mom' AND u.indicator = v.indicator)") if uncertainty else "NULL"
-    rows = con.execute(f"""
-        SELECT v.month, v.code, v.indicator, v.contribution_mom, {contribution_sd} AS sd, v.warning
+    months = con.execute("SELECT s.month, s.code, s.methodology_version, s.change_mom FROM safety_index s "
+                         "WHERE s.code <> ? ORDER BY s.month, s.code", [CITY]).fetchall()
+    sds = {}
+    if uncertainty:
+        sds = {(m, c, q, i): sd for m, c, q, i, sd in con.execute(
+            "SELECT month, code, quantity, indicator, sd FROM index_uncertainty WHERE code <> ?", [CITY]).fetchall()}
+    rows = con.execute("""
+        SELECT v.month, v.code, v.indicator, v.contribution_mom, v.warning, v.methodology_version
         FROM indicator_values v WHERE v.code <> ? ORDER BY v.month, v.code, v.indicator""", [CITY]).fetchall()
-    out = {(m, c): DistrictMonth(m, c, version, change, sd) for m, c, version, change, sd in months}
-    for month, code, indicator, contribution, sd, warning in rows:
+    out = {(m, c): DistrictMonth(m, c, version, change, sds.get((m, c, band("change_mom", version), None)))
+           for m, c, version, change in months}
+    for month, code, indicator, contribution, warning, version in rows:
         dm = out.get((month, code))
         if dm is None:
             continue
+        sd = sds.get((month, code, band("contribution_mom", version), indicator))
         dm.contributions.append({"indicator": indicator, "contribution_mom": contribution, "sd": sd})
         if warning is not None:
             dm.warnings.append(indicator)
@@ -184,7 +187,27 @@ def _drivers_text(drivers: list[dict]) -> str:
     return ", ".join(f"{d['indicator']} {'+' if d['side'] == 'up' else '−'}" for d in drivers) or "none"
 
 
-def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], context: list[str]) -> str:
+def scores_at_bounds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int]]:
+    """Per methodology version and indicator: the district-months scored, and those scored exactly 0 or 100."""
+    return con.execute("""
+        SELECT methodology_version, indicator, count(score) AS scored,
+               count(*) FILTER (WHERE score = 0 OR score = 100) AS at_bound
+        FROM indicator_values WHERE code <> ? GROUP BY ALL ORDER BY methodology_version, indicator""", [CITY]).fetchall()
+
+
+def bounds_markdown(rows: list[tuple[str, str, int, int]], allowed: dict[str, float | None]) -> list[str]:
+    lines = ["", "## Scores at a bound (steady city)", "",
+             "| version | indicator | district-months scored | at 0 or 100 | share | declared at most |",
+             "|---|---|---:|---:|---:|---|"]
+    for version, indicator, scored, at_bound in rows:
+        limit = allowed.get(version)
+        lines.append(f"| {version} | {indicator} | {scored} | {at_bound} | {_percent(at_bound / scored if scored else None)} | "
+                     f"{_percent(limit) if limit is not None else ''} |")
+    return lines
+
+
+def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], context: list[str],
+             bounds: list[str] | None = None) -> str:
     lines = [f"# {title}", "", *context, "", "## Steady city", "",
              "| district-months with | count | of | share | target |", "|---|---:|---:|---:|---|"]
     for s in shares:
@@ -200,7 +223,7 @@ def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], cont
             lines.append(f"| {s.what} ×{s.factor:g} | {s.district} | {s.first} | {s.indicator} | "
                          f"{'yes' if f.named else 'no'} | {f.rank or '–'} | {_drivers_text(f.drivers)} | "
                          f"{f.reading or '–'} | {'yes' if f.warned else 'no'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + (bounds or [])) + "\n"
 
 
 # ------------------------------------------------------------------------------------------ the runs
@@ -245,7 +268,16 @@ def verdicts_of(data_dir: Path, named_drivers: Drivers, change_reading: Reading)
     versions = {m.version: m for m in all_versions()}
     con = duckdb.connect(str(data_dir / "warehouse" / "nsi.duckdb"), read_only=True)
     try:
-        return judge(read_district_months(con), versions.__getitem__, named_drivers, change_reading)
+        band = lambda quantity, version: band_quantity(quantity, versions[version])
+        return judge(read_district_months(con, band), versions.__getitem__, named_drivers, change_reading)
+    finally:
+        con.close()
+
+
+def bounds_of(data_dir: Path) -> list[tuple[str, str, int, int]]:
+    con = duckdb.connect(str(data_dir / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return scores_at_bounds(con)
     finally:
         con.close()
 
@@ -291,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         steady_dir, shifted_dir = work / "steady", work / "shifted"
         seconds = steady_and_shifted(steady_dir, shifted_dir, first, last, args.scale, args.seed, shifts)
         steady = verdicts_of(steady_dir, named_drivers, change_reading)
+        bounds = bounds_of(steady_dir)
         shifted = verdicts_of(shifted_dir, named_drivers, change_reading)
         declared = planted(shifted_dir, shifts)
     versions = {m.version: m for m in all_versions()}
@@ -303,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                + "".join(f" --shift {s}" for s in shifts) + "`.",
                "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "."]
     report = markdown("Evaluation of the narration: steady city and planted shifts",
-                      steady_shares(steady, min_history), findings, context)
+                      steady_shares(steady, min_history), findings, context,
+                      bounds_markdown(bounds, {v: versions[v].max_share_at_bounds for v in used}))
     out = args.out or _default_out()
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.md").write_text(report, encoding="utf-8")

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from indicators import evaluate
-from indicators.methodology import all_versions
+from indicators.methodology import all_versions, by_version
 
-V1 = all_versions()[0]
+V1 = by_version("v1")
 
 
 def reading(change, sd, methodology):
