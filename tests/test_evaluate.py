@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from indicators import evaluate
-from indicators.methodology import all_versions, by_version
+from indicators.methodology import by_version
 
 V1 = by_version("v1")
 

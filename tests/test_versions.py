@@ -2,7 +2,6 @@
 declared share at the bounds, the values a methodology would publish for a range (indicators.range_values),
 the comparison of two versions and the evaluation's count of scores at a bound."""
 
-import json
 
 import duckdb
 import numpy as np
@@ -10,7 +9,6 @@ import polars as pl
 import pytest
 
 from indicators import calibrate, compare_versions, document, evaluate
-from indicators.bridging import Recomputation
 from indicators.methodology import by_version, for_month
 from indicators.range_values import values_over
 from nsi.reference import CITY_CODE, load_reference

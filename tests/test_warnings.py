@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from indicators import warnings
-from indicators.methodology import CountTestWarning, by_version, for_month
+from indicators.methodology import CountTestWarning, by_version
 
 V1 = by_version("v1")
 MONTHS = [f"2023-{k:02d}" for k in range(3, 13)] + ["2024-01", "2024-02"]
