@@ -115,3 +115,14 @@ def test_evaluation_counts_scores_at_a_bound_per_version_and_indicator():
     assert counted == [("v2", "A6", 3, 2), ("v2", "B5", 1, 0)]  # the city left out, a missing score not scored
     table = "\n".join(evaluate.bounds_markdown(counted, {"v2": 0.05}))
     assert "| v2 | A6 | 3 | 2 | 66.7% | 5.0% |" in table
+
+
+def test_the_methodology_document_carries_the_evaluations_it_finds(tmp_path):
+    report = evaluate.markdown("Evaluation", [evaluate.Share("no driver named", 19, 20)], [], ["Range …"],
+                               evaluate.bounds_markdown([("v2", "A6", 20, 1)], {"v2": 0.05}))
+    (tmp_path / "scale-0.1.md").write_text(report, encoding="utf-8")
+    section = "\n".join(document.render_evaluations(tmp_path))
+    assert section.startswith("## Evaluation of the narration") and "### scale-0.1" in section
+    assert "| no driver named | 19 | 20 | 95.0% | ≥ 95% |" in section and "| v2 | A6 | 20 | 1 | 5.0% | 5.0% |" in section
+    assert "#### Steady city" in section  # the report's sections sit under its own heading
+    assert document.render_evaluations(tmp_path / "none") == []
