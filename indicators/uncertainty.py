@@ -168,8 +168,14 @@ def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Ge
             posterior = posterior_means(raw[:, :d, j][:, fed], den[fed], raw[:, layout.city, j], kind[0, j])
             column = drawn[:, :d, j]
             column[:, fed] = np.where(smoothed[:d, j][fed], posterior, column[:, fed])
-    # A value the methodology set aside stays missing.
-    return np.where(np.isfinite(month.value), drawn, np.nan)
+    # A value the methodology set aside stays missing. The draws are centred on the published value, so that
+    # an interval is the noise about the figure printed: Jeffreys' half counts and a small district's
+    # re-estimated prior would otherwise move the draws of small counts off it.
+    drawn = np.where(np.isfinite(month.value), drawn, np.nan)
+    finite = np.isfinite(drawn)
+    counted = finite.sum(axis=0)
+    mean = np.where(counted > 0, np.where(finite, drawn, 0.0).sum(axis=0) / np.maximum(counted, 1), np.nan)
+    return drawn + np.where(np.isfinite(month.value) & (counted > 0), month.value - mean, 0.0)
 
 
 def geometric_scores(scores: np.ndarray, methodology: Methodology) -> np.ndarray:
