@@ -99,7 +99,10 @@ def _uncertainty_lines(m: Methodology) -> list[str]:
         lines.append(f"- Narration: a change within z({n.change_level:g}) = {z_of(n.change_level):.2f} standard deviations "
                      f"of its draws reads 基本持平 (在正常波动范围内); an indicator is named as a driver only when its "
                      f"contribution lies beyond z({n.driver_level:g}) = {z_of(n.driver_level):.2f} standard deviations "
-                     "of its own draws.")
+                     "of its own draws"
+                     + (f", or beyond z({n.warned_driver_level:g}) = {z_of(n.warned_driver_level):.2f} when the early-"
+                        "warning test flags the indicator the same month" if n.warned_driver_level is not None else "")
+                     + f"; the bands read the draws of {'sampling alone (the published weights and goalposts)' if n.band == 'sampling' else 'every source of uncertainty'}.")
     return lines
 
 

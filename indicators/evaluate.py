@@ -100,7 +100,7 @@ def read_district_months(con: duckdb.DuckDBPyConnection,
         if dm is None:
             continue
         sd = sds.get((month, code, band("contribution_mom", version), indicator))
-        dm.contributions.append({"indicator": indicator, "contribution_mom": contribution, "sd": sd})
+        dm.contributions.append({"indicator": indicator, "contribution_mom": contribution, "sd": sd, "warning": warning})
         if warning is not None:
             dm.warnings.append(indicator)
     return list(out.values())
@@ -378,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
                "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + ".",
                *[f"Bands of {v}: a change is flat within z({n.change_level:g}) = {z_of(n.change_level):.2f} SDs of its "
                  f"draws ({n.band}); a contribution is named as a driver beyond z({n.driver_level:g}) = "
-                 f"{z_of(n.driver_level):.2f} SDs of its own." for v in used if (n := versions[v].narration)]]
+                 f"{z_of(n.driver_level):.2f} SDs of its own"
+                 + (f", or beyond z({n.warned_driver_level:g}) = {z_of(n.warned_driver_level):.2f} SDs when its "
+                    "indicator carries an early warning" if n.warned_driver_level is not None else "") + "."
+                 for v in used if (n := versions[v].narration)]]
     report = markdown("Evaluation of the narration: steady city and planted shifts",
                       steady_shares(steady, min_history), findings, context,
                       bounds_markdown(bounds, {v: versions[v].max_share_at_bounds for v in used}))

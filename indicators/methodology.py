@@ -206,6 +206,10 @@ class Narration(BaseModel):
     # `sampling`, the sampling of the counts and the survey alone under the declared weights and
     # normalisation (the `_noise` quantities of index_uncertainty): whether a change is more than chance.
     band: Literal["all", "sampling"] = "all"
+    # An indicator with an early warning this month (tested against its own trailing months, a stronger test
+    # of a lasting shift than one month against the last) is named as a driver when its contribution lies
+    # beyond z(warned_driver_level) of its draws; none: only driver_level names drivers.
+    warned_driver_level: float | None = Field(default=None, gt=0, lt=1)
 
 
 class Smoothing(BaseModel):

@@ -45,8 +45,8 @@ def change_reading(change: float | None, sd: float | None, methodology: Methodol
 
 
 def named_drivers(rows: list[dict], methodology: Methodology) -> list[dict]:
-    """The rows (indicator, contribution_mom, sd) named as drivers of the change, each with its `side`
-    ("up"/"down"), the largest |contribution| first."""
+    """The rows (indicator, contribution_mom, sd, and warning if any) named as drivers of the change, each
+    with its `side` ("up"/"down"), the largest |contribution| first."""
     present = [r for r in rows if r.get("contribution_mom") is not None]
     if methodology.narration is None:
         ups = sorted((r for r in present if r["contribution_mom"] > V1_THRESHOLD),
@@ -56,7 +56,14 @@ def named_drivers(rows: list[dict], methodology: Methodology) -> list[dict]:
         named = ups + downs
     else:
         z = z_of(methodology.narration.driver_level)
-        named = [r for r in present if (r.get("sd") or 0.0) > 0 and abs(r["contribution_mom"]) > z * r["sd"]]
+        warned_level = methodology.narration.warned_driver_level
+        z_warned = z_of(warned_level) if warned_level is not None else z
+
+        def beyond(r: dict) -> bool:
+            limit = z_warned if r.get("warning") else z
+            return (r.get("sd") or 0.0) > 0 and abs(r["contribution_mom"]) > limit * r["sd"]
+
+        named = [r for r in present if beyond(r)]
     named = sorted(named, key=lambda r: (-abs(r["contribution_mom"]), r["indicator"]))
     return [{**r, "side": "up" if r["contribution_mom"] > 0 else "down"} for r in named]
 

@@ -74,8 +74,9 @@ def test_reads_every_district_month_with_its_bands_and_warnings(warehouse):
     assert set(months) == {k for k in MONTHS if k[1] != "320100"}
     april = months[("2024-04", "320105")]
     assert (april.change_mom, april.change_sd, april.methodology_version) == (-4.0, 1.0, "v1")
-    assert april.contributions == [{"indicator": "A1", "contribution_mom": -3.0, "sd": 1.0},
-                                   {"indicator": "A3", "contribution_mom": -2.0, "sd": 0.5}]
+    assert april.contributions == [{"indicator": "A1", "contribution_mom": -3.0, "sd": 1.0, "warning": None},
+                                   {"indicator": "A3", "contribution_mom": -2.0, "sd": 0.5,
+                                    "warning": "明显差于近12个月常态"}]
     assert april.warnings == ["A3"]
     assert months[("2024-03", "320102")].change_mom is None
 

@@ -72,3 +72,17 @@ def test_warning_rows_are_every_row_with_a_warning():
     assert [(r["code"], r["indicator"]) for r in warning_rows(rows)] == [("320102", "A3"), ("320102", "C1"),
                                                                          ("320104", "A1")]
     assert warning_rows([]) == []
+
+
+def test_a_warned_indicator_is_a_driver_beyond_the_lower_band():
+    # 2.5 SDs: inside the 99.8% band (3.09 SDs), outside the 90% one (1.64); named only with a warning.
+    plain = with_narration(driver_level=0.998)
+    warned_rule = plain.model_copy(update={"narration": plain.narration.model_copy(update={"warned_driver_level": 0.9})})
+    rows = [{"indicator": "A3", "contribution_mom": -2.5, "sd": 1.0, "warning": "明显差于近12个月常态（…）"},
+            {"indicator": "A2", "contribution_mom": 2.5, "sd": 1.0, "warning": None},
+            {"indicator": "B2", "contribution_mom": 1.2, "sd": 1.0, "warning": "明显好于近12个月常态（…）"}]
+    assert named_drivers(rows, plain) == []
+    assert [(d["indicator"], d["side"]) for d in named_drivers(rows, warned_rule)] == [("A3", "down")]
+    # the band of an unwarned indicator is unchanged
+    rows[1]["contribution_mom"] = 3.2
+    assert [d["indicator"] for d in named_drivers(rows, warned_rule)] == ["A2", "A3"]
