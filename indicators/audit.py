@@ -220,8 +220,14 @@ def _nominal_weights(methodology: Methodology) -> dict[str, float]:
     return out
 
 
+def allowed_at_bounds(methodology: Methodology, settings: AuditSettings) -> float:
+    """A methodology that declares its share of scores at the bounds is held to it; else the audit's own threshold."""
+    return methodology.max_share_at_bounds or settings.flags.bound_share_above
+
+
 def distributions(p: Panel, methodology: Methodology, scores: np.ndarray, settings: AuditSettings) -> pl.DataFrame:
     rows = []
+    bound_share = allowed_at_bounds(methodology, settings)
     for j, code in enumerate(p.indicators):
         s = scores[:, j][np.isfinite(scores[:, j])]
         skew, kurt = skewness(p.raw[:, j]), kurtosis(p.raw[:, j])
@@ -232,7 +238,7 @@ def distributions(p: Panel, methodology: Methodology, scores: np.ndarray, settin
                      "missing": p.rows - len(s), "mean_score": float(s.mean()) if len(s) else None,
                      "share_at_0": at_low, "share_at_100": at_high, "skew": skew, "kurtosis": kurt,
                      "treat": not passes,
-                     "at_bound_flag": at_low is not None and at_low + at_high > settings.flags.bound_share_above})
+                     "at_bound_flag": at_low is not None and at_low + at_high > bound_share})
     return pl.DataFrame(rows)
 
 

@@ -18,6 +18,7 @@ run of the pipeline is slow, and the tests check the reading on a small hand-bui
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from indicators.methodology import Methodology, all_versions
-from indicators.narration import change_reading, named_drivers
+from indicators.narration import band_quantity, change_reading, named_drivers, z_of
 from nsi.month import Month
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,6 +66,8 @@ class Verdict:
     reading: str | None
     drivers: list[dict]
     warnings: list[str]
+    # Each indicator's contribution in standard deviations of the draws its band reads (None without one).
+    z: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def has_change(self) -> bool:
@@ -75,25 +78,28 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0] > 0
 
 
-def read_district_months(con: duckdb.DuckDBPyConnection) -> list[DistrictMonth]:
+def read_district_months(con: duckdb.DuckDBPyConnection,
+                         band: Callable[[str, str], str] = lambda quantity, version: quantity) -> list[DistrictMonth]:
     """Every district-month of the warehouse (the city row left out), with its indicators' contributions
-    and their Monte-Carlo standard deviations (NULL where index_uncertainty has none), and its warnings."""
+    and the standard deviations of the draws its bands read (`band(quantity, methodology_version)`: the
+    index_uncertainty quantity; NULL where the table has none), and its warnings."""
     uncertainty = _has_table(con, "index_uncertainty")
-    change_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = s.month AND u.code = s.code "
-                 "AND u.quantity = 'change_mom' AND u.indicator IS NULL)") if uncertainty else "NULL"
-    months = con.execute(f"""
-        SELECT s.month, s.code, s.methodology_version, s.change_mom, {change_sd} AS change_sd
-        FROM safety_index s WHERE s.code <> ? ORDER BY s.month, s.code""", [CITY]).fetchall()
-    contribution_sd = ("(SELECT u.sd FROM index_uncertainty u WHERE u.month = v.month AND u.code = v.code "
-                       "AND u.quantity = 'contribution_mom' AND u.indicator = v.indicator)") if uncertainty else "NULL"
-    rows = con.execute(f"""
-        SELECT v.month, v.code, v.indicator, v.contribution_mom, {contribution_sd} AS sd, v.warning
+    months = con.execute("SELECT s.month, s.code, s.methodology_version, s.change_mom FROM safety_index s "
+                         "WHERE s.code <> ? ORDER BY s.month, s.code", [CITY]).fetchall()
+    sds = {}
+    if uncertainty:
+        sds = {(m, c, q, i): sd for m, c, q, i, sd in con.execute(
+            "SELECT month, code, quantity, indicator, sd FROM index_uncertainty WHERE code <> ?", [CITY]).fetchall()}
+    rows = con.execute("""
+        SELECT v.month, v.code, v.indicator, v.contribution_mom, v.warning, v.methodology_version
         FROM indicator_values v WHERE v.code <> ? ORDER BY v.month, v.code, v.indicator""", [CITY]).fetchall()
-    out = {(m, c): DistrictMonth(m, c, version, change, sd) for m, c, version, change, sd in months}
-    for month, code, indicator, contribution, sd, warning in rows:
+    out = {(m, c): DistrictMonth(m, c, version, change, sds.get((m, c, band("change_mom", version), None)))
+           for m, c, version, change in months}
+    for month, code, indicator, contribution, warning, version in rows:
         dm = out.get((month, code))
         if dm is None:
             continue
+        sd = sds.get((month, code, band("contribution_mom", version), indicator))
         dm.contributions.append({"indicator": indicator, "contribution_mom": contribution, "sd": sd})
         if warning is not None:
             dm.warnings.append(indicator)
@@ -110,7 +116,8 @@ def judge(district_months: Iterable[DistrictMonth], methodology_of: Callable[[st
         reading = change_reading(dm.change_mom, dm.change_sd, methodology)
         present = [r for r in dm.contributions if r["contribution_mom"] is not None]
         drivers = named_drivers(present, methodology) if reading is not None else []
-        verdicts.append(Verdict(dm.month, dm.code, dm.methodology_version, reading, drivers, sorted(dm.warnings)))
+        z = {r["indicator"]: r["contribution_mom"] / r["sd"] if r["sd"] else None for r in present}
+        verdicts.append(Verdict(dm.month, dm.code, dm.methodology_version, reading, drivers, sorted(dm.warnings), z))
     return verdicts
 
 
@@ -156,6 +163,7 @@ class ShiftFinding:
     reading: str | None
     drivers: list[dict]
     warned: bool  # the planted indicator carries a warning that month
+    z: float | None = None  # its contribution in SDs of its band's draws
 
     @property
     def rank(self) -> int | None:
@@ -173,7 +181,8 @@ def find_shift(verdicts: list[Verdict], shift: PlantedShift) -> ShiftFinding | N
     verdict = next((v for v in verdicts if v.month == shift.first and v.code == shift.district), None)
     if verdict is None:
         return None
-    return ShiftFinding(shift, verdict.reading, verdict.drivers, shift.indicator in verdict.warnings)
+    return ShiftFinding(shift, verdict.reading, verdict.drivers, shift.indicator in verdict.warnings,
+                        verdict.z.get(shift.indicator))
 
 
 def _percent(share: float | None) -> str:
@@ -184,7 +193,27 @@ def _drivers_text(drivers: list[dict]) -> str:
     return ", ".join(f"{d['indicator']} {'+' if d['side'] == 'up' else '−'}" for d in drivers) or "none"
 
 
-def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], context: list[str]) -> str:
+def scores_at_bounds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int]]:
+    """Per methodology version and indicator: the district-months scored, and those scored exactly 0 or 100."""
+    return con.execute("""
+        SELECT methodology_version, indicator, count(score) AS scored,
+               count(*) FILTER (WHERE score = 0 OR score = 100) AS at_bound
+        FROM indicator_values WHERE code <> ? GROUP BY ALL ORDER BY methodology_version, indicator""", [CITY]).fetchall()
+
+
+def bounds_markdown(rows: list[tuple[str, str, int, int]], allowed: dict[str, float | None]) -> list[str]:
+    lines = ["", "## Scores at a bound (steady city)", "",
+             "| version | indicator | district-months scored | at 0 or 100 | share | declared at most |",
+             "|---|---|---:|---:|---:|---|"]
+    for version, indicator, scored, at_bound in rows:
+        limit = allowed.get(version)
+        lines.append(f"| {version} | {indicator} | {scored} | {at_bound} | {_percent(at_bound / scored if scored else None)} | "
+                     f"{_percent(limit) if limit is not None else ''} |")
+    return lines
+
+
+def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], context: list[str],
+             bounds: list[str] | None = None) -> str:
     lines = [f"# {title}", "", *context, "", "## Steady city", "",
              "| district-months with | count | of | share | target |", "|---|---:|---:|---:|---|"]
     for s in shares:
@@ -192,15 +221,16 @@ def markdown(title: str, shares: list[Share], findings: list[ShiftFinding], cont
         lines.append(f"| {s.what} | {s.count} | {s.of} | {_percent(s.share)} | {target} |")
     if findings:
         lines += ["", "## Planted shifts", "",
-                  "| shift | district | month | indicator | named as a driver | rank among drivers | "
-                  "drivers named | change read as | warning on it |",
-                  "|---|---|---|---|---|---:|---|---|---|"]
+                  "| shift | district | month | indicator | its contribution in SDs | named as a driver | "
+                  "rank among drivers | drivers named | change read as | warning on it |",
+                  "|---|---|---|---|---:|---|---:|---|---|---|"]
         for f in findings:
             s = f.shift
-            lines.append(f"| {s.what} ×{s.factor:g} | {s.district} | {s.first} | {s.indicator} | "
+            z = "–" if f.z is None else f"{f.z:+.1f}"
+            lines.append(f"| {s.what} ×{s.factor:g} | {s.district} | {s.first} | {s.indicator} | {z} | "
                          f"{'yes' if f.named else 'no'} | {f.rank or '–'} | {_drivers_text(f.drivers)} | "
                          f"{f.reading or '–'} | {'yes' if f.warned else 'no'} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + (bounds or [])) + "\n"
 
 
 # ------------------------------------------------------------------------------------------ the runs
@@ -217,6 +247,36 @@ def _nsi(args: list[str], data_dir: Path) -> float:
 
 def _run(data_dir: Path, first: str, last: str) -> float:
     return _nsi(["run", first, "--to", last, "--stage", "ingest", "--stage", "index"], data_dir)
+
+
+def reuse_steady(steady_dir: Path, shifted_dir: Path, first: str, last: str, scale: float, seed: int,
+                 shifts: list[str]) -> dict[str, float]:
+    """A steady city kept by an earlier evaluation (`--keep`), its index computed again under today's
+    methodology files, and the shifted city built on it: the samples are the same bytes for the same
+    range, scale and seed, so only the index stage and the shift month run again."""
+    declared = json.loads((steady_dir / "raw" / "sample.json").read_text(encoding="utf-8"))
+    months = [m.key for m in months_of(first, last)]
+    if sorted(declared) != months or any(declared[m].get("scale") != scale or declared[m].get("seed") != seed
+                                         or not declared[m].get("steady") for m in months):
+        raise SystemExit(f"{steady_dir}: not the steady sample of {first} … {last} at scale {scale:g}, seed {seed}")
+    seconds = {"steady index": _nsi(["run", first, "--to", last, "--stage", "index"], steady_dir)}
+    start = Month.parse(max(first, min(s.split(":")[2] for s in shifts)))
+    if shifted_dir.exists():
+        shutil.rmtree(shifted_dir)
+    # The later months the copy carries are not read: a month's index reads only earlier months.
+    shutil.copytree(steady_dir, shifted_dir)
+    shift_args = [a for s in shifts for a in ("--shift", s)]
+    seconds["shifted sample"] = _nsi(["sample", "--from", start.key, "--to", start.key, "--scale", str(scale),
+                                      "--seed", str(seed), "--steady", *shift_args], shifted_dir)
+    seconds["shifted run"] = _run(shifted_dir, start.key, start.key)
+    return seconds
+
+
+def months_of(first: str, last: str) -> list[Month]:
+    months = [Month.parse(first)]
+    while months[-1].key < last:
+        months.append(months[-1].next())
+    return months
 
 
 def steady_and_shifted(steady_dir: Path, shifted_dir: Path, first: str, last: str, scale: float, seed: int,
@@ -245,15 +305,22 @@ def verdicts_of(data_dir: Path, named_drivers: Drivers, change_reading: Reading)
     versions = {m.version: m for m in all_versions()}
     con = duckdb.connect(str(data_dir / "warehouse" / "nsi.duckdb"), read_only=True)
     try:
-        return judge(read_district_months(con), versions.__getitem__, named_drivers, change_reading)
+        band = lambda quantity, version: band_quantity(quantity, versions[version])
+        return judge(read_district_months(con, band), versions.__getitem__, named_drivers, change_reading)
+    finally:
+        con.close()
+
+
+def bounds_of(data_dir: Path) -> list[tuple[str, str, int, int]]:
+    con = duckdb.connect(str(data_dir / "warehouse" / "nsi.duckdb"), read_only=True)
+    try:
+        return scores_at_bounds(con)
     finally:
         con.close()
 
 
 def planted(data_dir: Path, shifts: list[str]) -> list[PlantedShift]:
     """The shifts as the sample declared them (raw/sample.json), each with the indicator it plants."""
-    import json
-
     record = json.loads((data_dir / "raw" / "sample.json").read_text(encoding="utf-8"))
     found: dict[tuple, PlantedShift] = {}
     for entry in record.values():
@@ -281,16 +348,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="where evaluation.md goes (default $NSI_DATA_DIR/out/evaluation)")
     parser.add_argument("--keep", type=Path, help="keep the two data directories under this folder "
                         "(default: temporary, removed afterwards)")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: the steady city already kept there "
+                        "(same range, scale and seed) has its index computed again under today's methodology files, "
+                        "and only the shift month is sampled and run")
     args = parser.parse_args(argv)
     if args.months < 2:
         parser.error("--months must be at least 2: a change needs last month")
+    if args.reuse and not (args.keep and (args.keep / "steady" / "raw" / "sample.json").is_file()):
+        parser.error("--reuse needs --keep DIR holding a steady city an earlier evaluation kept")
     shifts = args.shift or [DEFAULT_SHIFT]
     first, last = args.first, _last_month(args.first, args.months)
     with tempfile.TemporaryDirectory(prefix="nsi-evaluation-") as temporary:
         work = args.keep or Path(temporary)
         steady_dir, shifted_dir = work / "steady", work / "shifted"
-        seconds = steady_and_shifted(steady_dir, shifted_dir, first, last, args.scale, args.seed, shifts)
+        build = reuse_steady if args.reuse else steady_and_shifted
+        seconds = build(steady_dir, shifted_dir, first, last, args.scale, args.seed, shifts)
         steady = verdicts_of(steady_dir, named_drivers, change_reading)
+        bounds = bounds_of(steady_dir)
         shifted = verdicts_of(shifted_dir, named_drivers, change_reading)
         declared = planted(shifted_dir, shifts)
     versions = {m.version: m for m in all_versions()}
@@ -301,9 +375,13 @@ def main(argv: list[str] | None = None) -> int:
                f"methodology {', '.join(used)}; {len({v.code for v in steady})} districts.",
                f"Command: `python -m indicators.evaluate --months {args.months} --first {first} --scale {args.scale:g}"
                + "".join(f" --shift {s}" for s in shifts) + "`.",
-               "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + "."]
+               "Seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + ".",
+               *[f"Bands of {v}: a change is flat within z({n.change_level:g}) = {z_of(n.change_level):.2f} SDs of its "
+                 f"draws ({n.band}); a contribution is named as a driver beyond z({n.driver_level:g}) = "
+                 f"{z_of(n.driver_level):.2f} SDs of its own." for v in used if (n := versions[v].narration)]]
     report = markdown("Evaluation of the narration: steady city and planted shifts",
-                      steady_shares(steady, min_history), findings, context)
+                      steady_shares(steady, min_history), findings, context,
+                      bounds_markdown(bounds, {v: versions[v].max_share_at_bounds for v in used}))
     out = args.out or _default_out()
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.md").write_text(report, encoding="utf-8")

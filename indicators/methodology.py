@@ -202,6 +202,10 @@ class Narration(BaseModel):
     model_config = ConfigDict(extra="forbid")
     change_level: float = Field(gt=0, lt=1)
     driver_level: float = Field(gt=0, lt=1)
+    # Which draws a band is read from: `all`, every source of uncertainty (sampling, weights, normalisation);
+    # `sampling`, the sampling of the counts and the survey alone under the declared weights and
+    # normalisation (the `_noise` quantities of index_uncertainty): whether a change is more than chance.
+    band: Literal["all", "sampling"] = "all"
 
 
 class Smoothing(BaseModel):

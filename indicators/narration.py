@@ -11,6 +11,7 @@ from __future__ import annotations
 from scipy.stats import norm
 
 from indicators.methodology import Methodology
+from indicators.uncertainty import NOISE
 
 # v1: a change or contribution of at most this many points is not narrated; two drivers each way at most.
 V1_THRESHOLD = 0.05
@@ -20,6 +21,14 @@ V1_DRIVERS_EACH_WAY = 2
 def z_of(level: float) -> float:
     """The two-sided standard-normal quantile of a confidence level (0.95 → 1.96)."""
     return float(norm.ppf(0.5 + level / 2))
+
+
+def band_quantity(quantity: str, methodology: Methodology) -> str:
+    """The index_uncertainty quantity whose draws a band of `quantity` (change_mom, change_yoy,
+    contribution_mom) is read from: with `narration.band: sampling`, its draws from sampling alone."""
+    if methodology.narration is not None and methodology.narration.band == "sampling":
+        return quantity + NOISE
+    return quantity
 
 
 def change_reading(change: float | None, sd: float | None, methodology: Methodology) -> str | None:

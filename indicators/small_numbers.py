@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from indicators.methodology import Methodology, catalogue
@@ -35,6 +36,20 @@ def apply(values: pl.DataFrame, methodology: Methodology, reference: Reference) 
         for code in methodology.smoothing.indicators:
             smooth([r for r in rows if r["indicator"] == code], kinds[code], reference.district_codes)
     return pl.DataFrame(rows, schema=values.schema)
+
+
+def smoothed_flag(own_weight: float) -> str:
+    """`smoothed:<w>`: the posterior mean is w × the district's own value + (1 − w) × the city's, so its
+    sampling noise is w times that of the value it was smoothed from (the Monte Carlo reads w back)."""
+    return f"{SMOOTHED}:{own_weight:.6f}"
+
+
+def own_weight(flag: str | None) -> float:
+    """The weight of a value's own counts in it: w of its `smoothed:<w>` flag, 1 when it was not smoothed."""
+    for part in (flag or "").split(";"):
+        if part.startswith(f"{SMOOTHED}:"):
+            return float(part.split(":", 1)[1])
+    return 1.0
 
 
 def _add_flag(row: dict, flag: str) -> None:
@@ -73,20 +88,33 @@ def prior(numerators: list[float], denominators: list[float], mean: float, kind:
     cases, which keeps at least half its own value, and a small district moves most of the way.
     When τ² exceeds what a share can vary (M < 0), M is 0: no smoothing.
     """
-    total, k = sum(denominators), len(denominators)
-    cap = max(denominators)
-    spread = sum(n * (x / n - mean) ** 2 for x, n in zip(numerators, denominators)) / total
+    rates = np.array(numerators, float)[None, :] / np.array(denominators, float)
+    return Prior(mean, float(strengths(rates, np.array(denominators, float), np.array([mean]), kind)[0]))
+
+
+def strengths(values: np.ndarray, denominators: np.ndarray, mean: np.ndarray, kind: str) -> np.ndarray:
+    """`prior`'s strength M for each row (a Monte-Carlo draw) of values (draws × districts, the counts'
+    ratios), the districts' denominators and the city's value of each draw: one formula for the published
+    value and for every draw of it."""
+    total, k, cap = denominators.sum(), len(denominators), denominators.max()
+    spread = (denominators * (values - mean[:, None]) ** 2).sum(axis=1) / total
     sampling = mean if kind == "per_residents" else mean * (1 - mean)
     between = spread - sampling / (total / k)
-    if between <= 0:
-        return Prior(mean, cap)
-    strength = mean / between if kind == "per_residents" else mean * (1 - mean) / between - 1
-    return Prior(mean, min(max(strength, 0.0), cap))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = mean / between if kind == "per_residents" else mean * (1 - mean) / between - 1
+    return np.where(between <= 0, cap, np.minimum(np.maximum(strength, 0.0), cap))
+
+
+def posterior_means(values: np.ndarray, denominators: np.ndarray, mean: np.ndarray, kind: str) -> np.ndarray:
+    """Each draw's values (draws × districts) smoothed as `smooth` smooths the published ones; unchanged
+    in a draw whose prior has no strength."""
+    strength = strengths(values, denominators, mean, kind)[:, None]
+    return np.where(strength > 0, (values * denominators + strength * mean[:, None]) / (denominators + strength), values)
 
 
 def smooth(rows: list[dict], kind: str, districts: list[str]) -> None:
-    """In place: each district's value becomes its posterior mean (numerator + M·m) / (denominator + M);
-    the city's own value is the prior mean and is never smoothed."""
+    """In place: each district's value becomes its posterior mean (numerator + M·m) / (denominator + M),
+    flagged with its own weight n / (n + M); the city's own value is the prior mean and is never smoothed."""
     city = next((r for r in rows if r["code"] == CITY_CODE), None)
     if city is None or not city["denominator"]:
         return
@@ -101,4 +129,4 @@ def smooth(rows: list[dict], kind: str, districts: list[str]) -> None:
         if row["value"] is None:  # removed by the minimum denominator: smoothing does not bring it back
             continue
         row["value"] = (row["numerator"] + estimate.strength * estimate.mean) / (row["denominator"] + estimate.strength)
-        _add_flag(row, SMOOTHED)
+        _add_flag(row, smoothed_flag(row["denominator"] / (row["denominator"] + estimate.strength)))

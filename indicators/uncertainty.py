@@ -28,11 +28,16 @@ import polars as pl
 
 from indicators.engine import Aggregated, Node, Structure, aggregate, decompose, normalise, rank
 from indicators.methodology import Methodology, catalogue
+from indicators.small_numbers import own_weight, posterior_means
 from indicators.values import Z95
+from nsi.reference import CITY_CODE
 
 ROOT = "NSI"
 # Which month of a draw a sampling stream belongs to: default_rng([seed, role]).
 THIS_MONTH, LAST_MONTH, LAST_YEAR = 1, 2, 3
+# Suffix of the quantities drawn from sampling alone (change_mom_noise, …): what the narration's bands read
+# under `narration.band: sampling`.
+NOISE = "_noise"
 
 UNCERTAINTY_SCHEMA = {"month": pl.Utf8, "code": pl.Utf8, "quantity": pl.Utf8, "indicator": pl.Utf8,
                       "low": pl.Float64, "middle": pl.Float64, "high": pl.Float64, "sd": pl.Float64,
@@ -58,6 +63,11 @@ class MonthArrays:
     numerator: np.ndarray
     denominator: np.ndarray
     se: np.ndarray  # from the 95% interval: medians and survey shares
+    own_weight: np.ndarray | None = None  # of a smoothed value's own counts in it (small_numbers.own_weight); 1 otherwise
+
+    def __post_init__(self):
+        if self.own_weight is None:
+            self.own_weight = np.ones(self.value.shape)
 
     @classmethod
     def of(cls, rows: pl.DataFrame, units: list[str], codes: list[str]) -> MonthArrays:
@@ -70,8 +80,11 @@ class MonthArrays:
 
         value = matrix("value")
         raw = matrix("value_raw")
+        flags = ({(r["code"], r["indicator"]): r["flag"] for r in rows.select("code", "indicator", "flag").iter_rows(named=True)}
+                 if "flag" in rows.columns else {})
+        weight = np.array([[own_weight(flags.get((u, c))) for c in codes] for u in units], float)
         return cls(value, np.where(np.isfinite(raw), raw, value), matrix("numerator"), matrix("denominator"),
-                   (matrix("ci_high") - matrix("ci_low")) / (2 * Z95))
+                   (matrix("ci_high") - matrix("ci_low")) / (2 * Z95), weight)
 
 
 @dataclass
@@ -113,8 +126,19 @@ def draw_parameters(methodology: Methodology, structure: Structure, seed: int, d
     return Parameters(seed, [n.code for n in structure.nodes], weights, chosen, noise)
 
 
-def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Generator, draws: int) -> np.ndarray:
-    """draws × units × indicators values redrawn within their sampling distribution."""
+@dataclass(frozen=True)
+class Layout:
+    """Which rows of a month's arrays are the districts (the first `districts`) and which is the city: what
+    the smoothing of a draw needs to re-estimate its prior."""
+    districts: int
+    city: int | None
+
+
+def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Generator, draws: int,
+           layout: Layout | None = None) -> np.ndarray:
+    """draws × units × indicators values redrawn within their sampling distribution. A smoothed value is
+    the smoothing applied again to each draw (`layout` given): the districts' drawn counts and the city's
+    give the draw's own prior, so its noise is that of the published estimator, prior included."""
     shape = (draws, *month.value.shape)
     kind = np.array(kind)[None, :]
     se = np.where(np.isfinite(month.se), month.se, 0.0)
@@ -128,10 +152,30 @@ def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Ge
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = counts / np.where(of > 0, of, np.nan)
     raw = np.select([kind == "per_residents", kind == "share"], [rates, shares], normal)
-    # A smoothed value moves with the noise of the value it was smoothed from (conservative: smoothing
-    # narrows the spread); a value the methodology set aside stays missing.
-    shift = np.where(np.isfinite(month.value_raw), month.value - month.value_raw, 0.0)
-    return np.where(np.isfinite(month.value), raw + shift, np.nan)
+    # An unsmoothed value moves with its counts' noise about the published value (which differs from the
+    # counts' ratio only where the methodology adjusted it).
+    base = np.where(np.isfinite(month.value_raw), month.value_raw, month.value)
+    drawn = raw + np.where(np.isfinite(base), month.value - base, 0.0)
+    smoothed = month.own_weight < 1
+    if layout is not None and layout.city is not None and smoothed.any():
+        d = layout.districts
+        for j in np.flatnonzero(smoothed.any(axis=0)):
+            # The prior is estimated from every district with counts (a value set aside included), as published.
+            den = month.denominator[:d, j]
+            fed = np.isfinite(month.numerator[:d, j]) & (np.nan_to_num(den) > 0)
+            if not fed.any():
+                continue
+            posterior = posterior_means(raw[:, :d, j][:, fed], den[fed], raw[:, layout.city, j], kind[0, j])
+            column = drawn[:, :d, j]
+            column[:, fed] = np.where(smoothed[:d, j][fed], posterior, column[:, fed])
+    # A value the methodology set aside stays missing. The draws are centred on the published value, so that
+    # an interval is the noise about the figure printed: Jeffreys' half counts and a small district's
+    # re-estimated prior would otherwise move the draws of small counts off it.
+    drawn = np.where(np.isfinite(month.value), drawn, np.nan)
+    finite = np.isfinite(drawn)
+    counted = finite.sum(axis=0)
+    mean = np.where(counted > 0, np.where(finite, drawn, 0.0).sum(axis=0) / np.maximum(counted, 1), np.nan)
+    return drawn + np.where(np.isfinite(month.value) & (counted > 0), month.value - mean, 0.0)
 
 
 def geometric_scores(scores: np.ndarray, methodology: Methodology) -> np.ndarray:
@@ -175,6 +219,10 @@ class Simulation:
     change_mom: np.ndarray | None  # draws × units
     change_yoy: np.ndarray | None
     contribution_mom: np.ndarray | None  # draws × units × indicators
+    # The same three from the sampling draws alone, under the declared weights and normalisation.
+    change_mom_noise: np.ndarray | None = None
+    change_yoy_noise: np.ndarray | None = None
+    contribution_mom_noise: np.ndarray | None = None
 
     def rank_percentiles(self, percentiles) -> np.ndarray:
         return np.percentile(self.ranks, list(percentiles), axis=0, method="nearest").T
@@ -200,13 +248,16 @@ class Simulation:
                 add(code, sub, self.now.values[sub][:, u])
             if u < self.districts and (self.ranks[:, u] > 0).all():
                 add(code, "rank", self.ranks[:, u].astype(float), method="nearest")
-            if self.change_mom is not None:
-                add(code, "change_mom", self.change_mom[:, u])
-            if self.change_yoy is not None:
-                add(code, "change_yoy", self.change_yoy[:, u])
-            if self.contribution_mom is not None:
-                for j, indicator in enumerate(self.indicators):
-                    add(code, "contribution_mom", self.contribution_mom[:, u, j], indicator)
+            for suffix in ("", NOISE):
+                change_mom, change_yoy, contribution = (getattr(self, f"{q}{suffix}") for q in
+                                                        ("change_mom", "change_yoy", "contribution_mom"))
+                if change_mom is not None:
+                    add(code, f"change_mom{suffix}", change_mom[:, u])
+                if change_yoy is not None:
+                    add(code, f"change_yoy{suffix}", change_yoy[:, u])
+                if contribution is not None:
+                    for j, indicator in enumerate(self.indicators):
+                        add(code, f"contribution_mom{suffix}", contribution[:, u, j], indicator)
         return pl.DataFrame(out, schema=UNCERTAINTY_SCHEMA)
 
 
@@ -220,8 +271,10 @@ def simulate(methodology: Methodology, structure: Structure, seed: int, units: l
     parameters = draw_parameters(methodology, structure, seed, districts, len(codes))
     kind = kinds(codes)
 
+    layout = Layout(districts, units.index(CITY_CODE) if CITY_CODE in units else None)
+
     def values_of(month: MonthArrays, role: int) -> np.ndarray:
-        drawn = sample(month, kind, mc.sampling, np.random.default_rng([seed, role]), mc.draws)
+        drawn = sample(month, kind, mc.sampling, np.random.default_rng([seed, role]), mc.draws, layout)
         if role == THIS_MONTH and mc.sampling == "survey":
             # v1: the districts' survey values drawn from the parameters' stream, as its rank intervals were
             survey = np.array(kind) == "post_stratified_share"
@@ -230,21 +283,42 @@ def simulate(methodology: Methodology, structure: Structure, seed: int, units: l
                 np.isfinite(se), parameters.survey_noise * np.nan_to_num(se), 0.0)
         return drawn
 
-    scores_now, result_now = score(values_of(now, THIS_MONTH), structure, methodology, parameters, districts)
+    drawn_now = values_of(now, THIS_MONTH)
+    drawn_last = values_of(last, LAST_MONTH) if last is not None else None
+    drawn_year = values_of(last_year, LAST_YEAR) if last_year is not None else None
+    scores_now, result_now = score(drawn_now, structure, methodology, parameters, districts)
     ranked = np.ones(districts, bool) if ranked is None else ranked
     ranks = ranks_of(result_now.values[ROOT][:, :districts], ranked)
+    changes = _changes(structure, methodology, parameters, districts, scores_now, result_now, drawn_last, drawn_year)
+    if methodology.narration is None or methodology.narration.band != "sampling":
+        return Simulation(parameters, units, districts, codes, [s.code for s in methodology.sub_indices], result_now,
+                          ranks, *changes)
+    # The noise of the published figures alone: the same sampling draws under the declared weights and the
+    # published normalisation (what a change must exceed to be more than the counts' chance).
+    published = Parameters(parameters.seed, parameters.nodes, np.broadcast_to(
+        np.array([n.weight for n in structure.nodes]), parameters.weights.shape), [methodology.normalisation] * mc.draws,
+        parameters.survey_noise)
+    noise_now, noise_result = score(drawn_now, structure, methodology, published, districts)
+    noise = _changes(structure, methodology, published, districts, noise_now, noise_result, drawn_last, drawn_year)
+    return Simulation(parameters, units, districts, codes, [s.code for s in methodology.sub_indices], result_now,
+                      ranks, *changes, *noise)
+
+
+def _changes(structure: Structure, methodology: Methodology, parameters: Parameters, districts: int,
+             scores_now: np.ndarray, result_now: Aggregated, drawn_last: np.ndarray | None,
+             drawn_year: np.ndarray | None) -> tuple:
+    """change_mom, change_yoy and the contributions to change_mom, draws × units (× indicators)."""
     change_mom = change_yoy = contribution = None
-    if last is not None:
-        scores_last, result_last = score(values_of(last, LAST_MONTH), structure, methodology, parameters, districts)
+    if drawn_last is not None:
+        scores_last, result_last = score(drawn_last, structure, methodology, parameters, districts)
         change_mom = result_now.values[ROOT] - result_last.values[ROOT]
         contribution, _ = decompose(result_last, result_now, scores_last, scores_now, structure, methodology.aggregation)
         # An indicator missing in either month contributes nothing to the change but its re-weighting.
         contribution = np.where(np.isfinite(scores_now) & np.isfinite(scores_last), contribution, np.nan)
-    if last_year is not None:
-        _, result_year = score(values_of(last_year, LAST_YEAR), structure, methodology, parameters, districts)
+    if drawn_year is not None:
+        _, result_year = score(drawn_year, structure, methodology, parameters, districts)
         change_yoy = result_now.values[ROOT] - result_year.values[ROOT]
-    return Simulation(parameters, units, districts, codes, [s.code for s in methodology.sub_indices], result_now,
-                      ranks, change_mom, change_yoy, contribution)
+    return change_mom, change_yoy, contribution
 
 
 def rank_intervals(raw: np.ndarray, se: np.ndarray, methodology: Methodology, seed: int) -> np.ndarray:

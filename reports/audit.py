@@ -15,7 +15,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup, escape
 
-from indicators.audit import ROOT, Audit
+from indicators.audit import ROOT, Audit, allowed_at_bounds
 from indicators.methodology import Methodology
 from nsi.month import Month
 from reports.charts import FONT, GRID, HIGHLIGHT, INK, MUTED, OTHER, _svg
@@ -142,6 +142,7 @@ def _context(audit: Audit, methodology: Methodology, settings, methodology_sha25
         "audit": audit, "methodology": methodology, "settings": settings, "names": names,
         "methodology_sha256": methodology_sha256, "first": audit.months[0], "last": audit.months[-1],
         "findings": findings(audit, methodology, settings), "f": _f, "pct": _pct,
+        "bound_share": allowed_at_bounds(methodology, settings),
         "levels_zh": LEVELS_ZH, "flags_zh": FLAGS_ZH,
         "heatmap": heatmap(codes, matrix, "指标得分的相关系数"),
         "sub_chart": importance_chart("sub-index", "分项：名义权重与数据给出的重要性"),
@@ -212,6 +213,13 @@ def audit_range(con, first: str, last: str, districts: list[str], choice: str | 
         raise MethodologyError(f"no indicator values between {first} and {last}: run `nsi run {first} --to {last}` first")
     months = values.select("month", "methodology_version").unique().sort("month")
     methodology, text = methodology_to_audit(choice, months["methodology_version"].to_list())
+    if (months["methodology_version"] != methodology.version).any():
+        # Months computed under another version are audited on the values this methodology gives them.
+        from indicators.range_values import values_over
+        from nsi.reference import load_reference
+
+        values = values_over(con, first, last, methodology, load_reference()).filter(
+            pl.col("code").is_in(districts)).select(values.columns)
     settings_file = settings_path or SETTINGS_FILE
     settings = load_settings(settings_file)
     result = audit(values.drop("methodology_version"), methodology, districts, settings)

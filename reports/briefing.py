@@ -15,7 +15,7 @@ import polars as pl
 
 from indicators.index import missing_text
 from indicators.methodology import Methodology, catalogue
-from indicators.narration import change_reading, named_drivers, warning_rows
+from indicators.narration import band_quantity, change_reading, named_drivers, warning_rows
 from indicators.values import PER
 from nsi.month import Month, months_between
 from nsi.reference import CITY_CODE, Reference
@@ -329,7 +329,9 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
 
     uncertainty = tables.uncertainty
     band = lambda unit, quantity, indicator=None: uncertainty.get((unit, quantity, indicator))
-    sd = lambda unit, quantity: (band(unit, quantity) or {}).get("sd")
+    # A change and a contribution are read, and their interval printed, from the draws the narration names.
+    noise = lambda unit, quantity, indicator=None: band(unit, band_quantity(quantity, methodology), indicator)
+    sd = lambda unit, quantity: (noise(unit, quantity) or {}).get("sd")
     reading = lambda row, quantity: change_reading(row[quantity], sd(row["code"], quantity), methodology)
 
     # The ranked districts in their order, then those not ranked (a sub-index missing) by composite.
@@ -367,12 +369,12 @@ def build(tables: MonthTables, code: str, reference: Reference, methodology: Met
     complete = (not missing_sources and own["composite"] is not None and not unranked
                 and all(own[s.code] is not None for s in subs))
     mom_reading, yoy_reading = reading(own, "change_mom"), reading(own, "change_yoy")
-    contributions = [{**r, "sd": (band(code, "contribution_mom", r["indicator"]) or {}).get("sd")} for r in rows]
+    contributions = [{**r, "sd": (noise(code, "contribution_mom", r["indicator"]) or {}).get("sd")} for r in rows]
     drivers = named_drivers(contributions, methodology) if own["change_mom"] is not None else None
     bridging = bridging_sentence(month, own["comparison_recomputed"], methodology.version)
     change_text = change_paragraph(
-        name, change_clause("较上月", own["change_mom"], mom_reading, band(code, "change_mom"), methodology),
-        change_clause("较上年同月", own["change_yoy"], yoy_reading, band(code, "change_yoy"), methodology)
+        name, change_clause("较上月", own["change_mom"], mom_reading, noise(code, "change_mom"), methodology),
+        change_clause("较上年同月", own["change_yoy"], yoy_reading, noise(code, "change_yoy"), methodology)
         if own["change_yoy"] is not None else None,
         None if drivers is None else drivers_clause(drivers, indicator_names, methodology), bridging)
     radar_caption = "本区与全市"

@@ -14,6 +14,7 @@ from conftest import query, run_nsi
 from indicators import audit
 from indicators.audit import ROOT
 from indicators.methodology import by_version
+from indicators.range_values import values_over
 from nsi.reference import CITY_CODE, load_reference
 from reports import audit as audit_document
 
@@ -119,21 +120,32 @@ def audited(ingested_q1):
     settings = audit.load_settings().model_copy(update={"sensitivity": audit.Sensitivity(base_samples=16, seed=7)})
     con = duckdb.connect(str(root / "warehouse/nsi.duckdb"), read_only=True)
     try:
-        values = audit.district_values(con, "2024-01", "2024-03", DISTRICTS)
+        # v1 on the whole quarter: 2024-03, computed under v2, recomputed under v1 as the audit of a range does
+        values = values_over(con, "2024-01", "2024-03", V1, load_reference()).select(
+            "month", "code", "indicator", "value", "methodology_version")
     finally:
         con.close()
     return root, values, settings
 
 
 def test_the_audit_rebuilds_the_published_composite_and_ranks(audited):
-    root, values, _ = audited
-    p = audit.panel(values, V1, DISTRICTS)
-    composite = audit.build(p, V1, audit.scores_of(p, V1))[ROOT]
-    stored = query(root, "SELECT month, code, composite, rank FROM safety_index WHERE code <> ? ORDER BY month, code",
-                   [CITY_CODE])
-    assert p.months == ["2024-01", "2024-02", "2024-03"] and p.rows == stored.height == 33
-    assert np.array_equal(composite, stored["composite"].to_numpy(), equal_nan=True)
-    assert audit.ranks_of(p, composite).tolist() == stored["rank"].fill_null(0).to_list()
+    root, _, _ = audited
+    con = duckdb.connect(str(root / "warehouse/nsi.duckdb"), read_only=True)
+    try:
+        stored_values = audit.district_values(con, "2024-01", "2024-03", DISTRICTS)
+    finally:
+        con.close()
+    # each version on the months it was published with: v1 for January and February, v2 for March
+    for version, months in (("v1", ["2024-01", "2024-02"]), ("v2", ["2024-03"])):
+        methodology = by_version(version)
+        values = stored_values.filter(pl.col("month").is_in(months))
+        p = audit.panel(values, methodology, DISTRICTS)
+        composite = audit.build(p, methodology, audit.scores_of(p, methodology))[ROOT]
+        stored = query(root, "SELECT month, code, composite, rank FROM safety_index WHERE code <> ? AND "
+                             f"month IN ({', '.join('?' * len(months))}) ORDER BY month, code", [CITY_CODE, *months])
+        assert p.months == months and p.rows == stored.height == 11 * len(months)
+        assert np.array_equal(composite, stored["composite"].to_numpy(), equal_nan=True), version
+        assert audit.ranks_of(p, composite).tolist() == stored["rank"].fill_null(0).to_list()
 
 
 def test_audit_tables_on_the_warehouse(audited):
@@ -163,10 +175,12 @@ def test_the_audit_documents_are_reproducible_and_say_what_they_found(audited, t
         second = audit_document.audit_range(con, "2024-01", "2024-03", DISTRICTS, settings_path=settings_file)
     finally:
         con.close()
-    assert first.files == second.files and first.folder_name == "v1_2024-01_2024-03"
+    # by default the version of the range's last month, v2, audited on the values it gives every month
+    assert first.files == second.files and first.folder_name == "v2_2024-01_2024-03"
     document = json.loads(first.files.json)
     assert document["months"] == ["2024-01", "2024-02", "2024-03"] and document["district_months"] == 33
-    assert document["sensitivity_runs"] == 16 * 23
+    v2 = by_version("v2")
+    assert document["sensitivity_runs"] == 16 * (len(v2.sub_indices) + len(v2.indicators) + 1 + 2)
     (tmp_path / "audit.pdf").write_bytes(first.files.pdf)
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp_path / "audit.pdf"), "-"], capture_output=True,
                           check=True).stdout.decode("utf-8")
@@ -174,7 +188,7 @@ def test_the_audit_documents_are_reproducible_and_say_what_they_found(audited, t
                     "剔除单项后的排名变化", "方差敏感性"):
         assert heading in text
     markdown = first.files.markdown.decode("utf-8")
-    for line in audit_document.findings(first.audit, V1, audit.load_settings(settings_file)):
+    for line in audit_document.findings(first.audit, by_version("v2"), audit.load_settings(settings_file)):
         assert f"- {line}" in markdown
     a = first.audit.importance.filter(pl.col("code") == "A").row(0, named=True)
     assert f"| A 治安状况 | 0.3500 | {a['r_squared']:.3f} | {a['importance']:.3f} |" in markdown
@@ -185,8 +199,10 @@ def test_nsi_audit_writes_the_three_documents_and_names_a_bad_methodology(ingest
     result = run_nsi(["audit", "--from", "2024-01", "--to", "2024-03", "--out", str(tmp_path / "audit")], root)
     assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == ["audit.json", "audit.md", "audit.pdf"]
     document = json.loads((tmp_path / "audit/audit.json").read_text(encoding="utf-8"))
-    assert document["methodology"] == "v1" and document["district_months"] == 33
-    assert document["sensitivity_runs"] == audit.load_settings().sensitivity.base_samples * 23
+    assert document["methodology"] == "v2" and document["district_months"] == 33
+    v2 = by_version("v2")
+    assert document["sensitivity_runs"] == audit.load_settings().sensitivity.base_samples * (
+        len(v2.sub_indices) + len(v2.indicators) + 1 + 2)
     assert "33 district-months" in result.stderr  # the console writes to stderr
     # A draft methodology file can be audited before it is adopted; a broken one is named.
     draft = tmp_path / "v2-draft.yaml"

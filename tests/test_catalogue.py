@@ -21,9 +21,9 @@ def entry(data, code):
     return next(e for e in data["indicators"] if e["code"] == code)
 
 
-def test_catalogue_loads_16_indicators_of_four_sources():
+def test_catalogue_loads_18_indicators_of_four_sources():
     c = catalogue()
-    assert c.version == 1 and len(c.indicators) == 16 and PER == c.rate_per == 10_000
+    assert c.version == 2 and len(c.indicators) == 18 and PER == c.rate_per == 10_000
     assert {e.source for e in c.indicators} == set(c.records) == {"police", "hotline", "disputes", "survey"}
 
 
@@ -66,7 +66,7 @@ def test_indicator_sql_is_generated_from_the_catalogue():
 
 def test_methodology_document_shows_the_catalogue():
     text = document.render()
-    assert "## Indicator catalogue (version 1)" in text
+    assert "## Indicator catalogue (version 2)" in text
     for e in catalogue().indicators:
         row = next(line for line in text.splitlines() if line.startswith(f"| {e.code} | {e.source} | {e.denominator} |"))
         for formula in e.formula.values():

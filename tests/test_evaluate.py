@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from indicators import evaluate
-from indicators.methodology import all_versions
+from indicators.methodology import by_version
 
-V1 = all_versions()[0]
+V1 = by_version("v1")
 
 
 def reading(change, sd, methodology):
@@ -135,7 +135,7 @@ def test_markdown_table_states_the_counts(warehouse):
     found = evaluate.find_shift(judged, evaluate.PlantedShift("电信诈骗", "320105", "2024-04", 1.3, "A3"))
     text = evaluate.markdown("Evaluation", shares, [found], ["Range 2024-03 … 2024-05."])
     assert "| no driver named | 2 | 4 | 50.0% | ≥ 95% |" in text
-    assert "| 电信诈骗 ×1.3 | 320105 | 2024-04 | A3 | yes | 2 | A1 −, A3 − | down | yes |" in text
+    assert "| 电信诈骗 ×1.3 | 320105 | 2024-04 | A3 | -4.0 | yes | 2 | A1 −, A3 − | down | yes |" in text  # −2.0 on an SD of 0.5
 
 
 def test_planted_shifts_come_from_the_sample_declaration(tmp_path):

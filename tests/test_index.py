@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from conftest import query
 
-from indicators.methodology import for_month
+from indicators.methodology import by_version, for_month
 from nsi.reference import load_reference
 
 CORE = ["320102", "320104", "320106"]  # 110 ×1.3 per resident in the generator
@@ -29,7 +29,9 @@ def test_safety_index_for_11_districts_and_city(ingested_q1):
         values = index[column]
         assert values.min() > 0 and values.max() < 100 or column in ("B", "C"), (column, values.min(), values.max())
     assert index["composite"].is_between(20, 95).all()
-    assert set(index["methodology_version"].to_list()) == {"v1"}
+    # v2 is valid from 2024-03: the first two months are v1's
+    assert dict(index.select("month", "methodology_version").unique().rows()) == {
+        "2024-01": "v1", "2024-02": "v1", "2024-03": "v2"}
 
 
 def test_city_is_computed_from_all_records(ingested_q1):
@@ -131,7 +133,7 @@ def test_nsi_compose_recomputes_the_published_composite(ingested_q1, tmp_path):
 
 def test_early_warning_flags_a_value_outside_its_trailing_band():
     from indicators.index import early_warnings
-    m = for_month("2024-03")
+    m = by_version("v1")  # the robust-z rule
     months = [f"2023-{k:02d}" for k in range(3, 13)] + ["2024-01", "2024-02"]
     history = pl.DataFrame({"month": months, "code": ["320102"] * 12, "indicator": ["A1"] * 12,
                             "value": [10.0, 10.4, 9.8, 10.1, 9.9, 10.3, 10.0, 9.7, 10.2, 10.1, 9.9, 10.0]})
@@ -158,9 +160,9 @@ def test_flags_read_in_chinese_in_the_index_table(ingested_q1):
     from nsi.month import Month
     from nsi.publication.index_table import index_table
     root, _ = ingested_q1
-    m = for_month("2024-03")
+    m = by_version("v1")  # 2024-02's values, the last v1 month, computed as a March under v1's robust-z rule
     values = query(root, "SELECT * EXCLUDE (score, effective_weight, contribution_mom, warning, methodology_version, name, month) "
-                         "FROM indicator_values WHERE month = '2024-03'")
+                         "FROM indicator_values WHERE month = '2024-02'")
     # 玄武区: no A1 this month, and an A2 far above its own last twelve months.
     a2 = values.filter((pl.col("code") == "320102") & (pl.col("indicator") == "A2"))["value"][0]
     values = values.with_columns(pl.when((pl.col("code") == "320102") & (pl.col("indicator") == "A1"))
@@ -208,9 +210,9 @@ def v1_rank_intervals(raw, se, methodology, seed):
 def test_v1_rank_intervals_are_those_first_published(ingested_q1):
     import numpy as np
     root, _ = ingested_q1
-    m = for_month("2024-03")
+    m = by_version("v1")
     codes = [i.code for i in m.indicators]
-    for month in ("2024-01", "2024-02", "2024-03"):
+    for month in ("2024-01", "2024-02"):  # 2024-03 is v2's
         values = query(root, "SELECT code, indicator, value, ci_low, ci_high FROM indicator_values "
                              "WHERE month = ? AND code <> '320100' ORDER BY code", [month])
         wide = lambda column: values.pivot(on="indicator", index="code", values=column).sort("code").select(codes).to_numpy()
@@ -231,10 +233,16 @@ def test_uncertainty_tables_of_the_month(ingested_q1):
     rows = query(root, "SELECT * FROM index_uncertainty WHERE month = '2024-03'")
     per_unit = rows.group_by("code").agg(pl.col("quantity").unique().sort())
     subs = [s.code for s in m.sub_indices]
+    # v2 reads its bands from the sampling draws alone: those are stored beside the all-sources ones
+    assert m.narration.band == "sampling"
     for code, quantities in per_unit.iter_rows():
-        wanted = {"composite", *subs, "change_mom", "contribution_mom"} | ({"rank"} if code != "320100" else set())
+        wanted = ({"composite", *subs, "change_mom", "contribution_mom", "change_mom_noise", "contribution_mom_noise"}
+                  | ({"rank"} if code != "320100" else set()))
         assert set(quantities) == wanted, code  # no change_yoy: 2023-03 was not computed
-    assert rows.filter(pl.col("quantity") == "contribution_mom").height == 12 * len(m.indicators)
+    # one per unit and indicator with a contribution (an indicator below its minimum denominator in either month has none)
+    contributed = query(root, "SELECT count(*) AS n FROM indicator_values WHERE month = '2024-03' "
+                              "AND contribution_mom IS NOT NULL")["n"][0]
+    assert rows.filter(pl.col("quantity") == "contribution_mom").height == contributed > 10 * len(m.indicators)
     assert (rows["low"] <= rows["middle"]).all() and (rows["middle"] <= rows["high"]).all() and (rows["sd"] >= 0).all()
     # The point values lie within their draws' 5–95% band for (nearly) every district.
     joined = rows.filter(pl.col("quantity") == "composite").join(
@@ -263,11 +271,11 @@ def month_values(root, month="2024-03"):
                        "FROM indicator_values WHERE month = ?", [month])
 
 
-def compute(values, m, previous_index=None, previous_indicators=None, recomputed=()):
+def compute(values, m, previous_index=None, previous_indicators=None, recomputed=(), month="2024-03"):
     from indicators.index import INDEX_SCHEMA, INDICATOR_SCHEMA, compute_month
     from indicators.values import COLUMNS
     from nsi.month import Month
-    return compute_month(Month(2024, 3), values, m, load_reference(),
+    return compute_month(Month.parse(month), values, m, load_reference(),
                          previous_index if previous_index is not None else pl.DataFrame(schema=INDEX_SCHEMA(m)),
                          previous_indicators if previous_indicators is not None else pl.DataFrame(schema=INDICATOR_SCHEMA),
                          pl.DataFrame(schema=COLUMNS), recomputed)
@@ -283,8 +291,8 @@ def test_a_missing_indicator_passes_weights_as_declared(ingested_q1):
     --scale 0.01`, which stopped on "['B1', 'B2', 'B3', 'B4'] differ from the declared weights"."""
     from assets.index import WEIGHTS, check_month
     root, _ = ingested_q1
-    m = for_month("2024-03")
-    result = compute(without(month_values(root), "320105", ["B2", "B3"]), m)
+    m = by_version("v1")
+    result = compute(without(month_values(root, "2024-02"), "320105", ["B2", "B3"]), m, month="2024-02")
     weights = dict(result.indicators.filter(pl.col("code") == "320105").select("indicator", "effective_weight").rows())
     b = {i.code: i.weight for i in m.sub_indices[1].indicators}
     present = b["B1"] + b["B4"]
@@ -304,15 +312,15 @@ def test_a_missing_indicator_passes_weights_as_declared(ingested_q1):
 def test_a_district_missing_a_whole_sub_index_is_not_ranked(ingested_q1):
     from assets.index import RANKS, check_month
     root, _ = ingested_q1
-    m = for_month("2024-03")
-    result = compute(without(month_values(root), "320113", ["D1", "D2", "D3"]), m)
+    m = for_month("2024-03")  # v2: D is D2 and D3
+    result = compute(without(month_values(root), "320113", ["D2", "D3"]), m)
     index = result.index.filter(pl.col("code") != "320100")
     unranked = index.filter(pl.col("code") == "320113").row(0, named=True)
     assert unranked["rank"] is None and unranked["rank_p05"] is None and unranked["D"] is None
     assert unranked["composite"] is not None
     assert "分项D 群众感受全部缺值，不参与排名" in unranked["flags"]
     from indicators.index import unranked_text
-    assert unranked_text(["B", "D"], ["B1", "D1", "D2", "D3"], m) == "分项B 矛盾化解不予计算、分项D 群众感受全部缺值，不参与排名"
+    assert unranked_text(["B", "D"], ["B1", "D2", "D3"], m) == "分项B 矛盾化解不予计算、分项D 群众感受全部缺值，不参与排名"
     others = index.filter(pl.col("code") != "320113")
     assert sorted(others["rank"].to_list()) == sorted(1 + sum(1 for c in others["composite"] if c > x) for x in others["composite"])
     assert max(others["rank"]) == 10 and others["rank_p95"].max() <= 10
@@ -376,7 +384,9 @@ def test_bridging_recomputes_the_comparison_months_under_the_new_version(ingeste
     assert kept == [("2024-01", 192), ("2024-02", 192)]
     assert bridging.comparison(con, Month(2024, 3), v9, recompute).index.equals(compared.index)
 
-    result = compute(month_values(root), v9, compared.index, compared.indicators, compared.recomputed)
+    # 2024-03 is stored under v2: v9's values of it come from the loaded records, as bridging computes them
+    result = compute(recompute.values(Month(2024, 3)).drop("month"), v9, compared.index, compared.indicators,
+                     compared.recomputed)
     now = dict(result.index.select("code", "composite").rows())
     for row in result.index.iter_rows(named=True):
         assert row["comparison_recomputed"] == "2024-02"
@@ -388,5 +398,5 @@ def test_bridging_recomputes_the_comparison_months_under_the_new_version(ingeste
     # Computing a month again drops what was kept of it and of the month after.
     from nsi import warehouse
     warehouse.replace_months(con, bridging.invalidations(Month(2024, 1)))
-    assert con.execute("SELECT count(*) FROM indicator_values_recomputed").fetchone()[0] == 0
+    assert con.execute("SELECT DISTINCT month FROM indicator_values_recomputed").fetchall() == [("2024-03",)]
     con.close()

@@ -28,7 +28,7 @@ def edited(tmp_path, change):
 
 
 def test_v1_loads_with_16_indicators_and_weights_summing_to_one():
-    m = for_month("2024-03")
+    m = for_month("2024-02")
     assert m.version == "v1" and len(m.indicators) == 16
     assert sum(s.weight for s in m.sub_indices) == pytest.approx(1)
     assert [s.code for s in m.sub_indices] == ["A", "B", "C", "D"]
@@ -94,7 +94,7 @@ def test_methodology_document_shows_the_numbers_of_each_file(tmp_path):
                   "more than 2.5 robust standard deviations", "trailing 10 months", "1.5·MAD", "0.05·|median|",
                   "近10个月常态", "fewer than 150 completes", "[2, 100]"):
         assert shown in text, shown
-    v1 = "\n".join(document.render_version(for_month("2024-03")))
+    v1 = "\n".join(document.render_version(for_month("2024-02")))
     assert "over 400 Monte-Carlo draws" in v1 and "more than 3 robust standard deviations" in v1
 
 
@@ -115,7 +115,7 @@ def raw_of(values, m):
 
 
 def test_monte_carlo_numbers_are_read_from_the_file(tmp_path):
-    v1 = for_month("2024-03")
+    v1 = for_month("2024-02")
     raw = raw_of(districts_and_city(v1), v1)
     no_error = np.full(raw.shape, np.nan)
     usual = rank_intervals(raw, no_error, v1, 7)
@@ -129,7 +129,7 @@ def test_monte_carlo_numbers_are_read_from_the_file(tmp_path):
 
 
 def test_compute_month_draws_as_the_file_says(tmp_path):
-    v1 = for_month("2024-03")
+    v1 = for_month("2024-02")
     values = districts_and_city(v1)
 
     def index_of(m):
@@ -160,7 +160,7 @@ def warned(value, m, months=12):
 
 
 def test_early_warning_numbers_are_read_from_the_file(tmp_path):
-    v1 = for_month("2024-03")
+    v1 = for_month("2024-02")
 
     def variant(**numbers):
         return load_file(edited(tmp_path, lambda d: d["early_warning"].update(numbers)))

@@ -7,11 +7,11 @@ from conftest import query
 from scipy import stats
 
 from indicators import small_numbers
-from indicators.methodology import Methodology, for_month
+from indicators.methodology import Methodology, by_version, for_month
 from indicators.values import COLUMNS
 from nsi.reference import CITY_CODE, load_reference
 
-V1 = for_month("2024-03")
+V1 = by_version("v1")
 REFERENCE = load_reference()
 D1, D2, D3 = REFERENCE.district_codes[:3]
 
@@ -42,8 +42,9 @@ def values_of(result: pl.DataFrame) -> dict[str, float | None]:
 
 def test_v1_values_are_untouched(ingested_q1):
     root, _ = ingested_q1
-    stored = query(root, f"SELECT {', '.join(COLUMNS)} FROM indicator_values ORDER BY month, code, indicator")
-    assert stored.height == 3 * 12 * 16
+    stored = query(root, f"SELECT {', '.join(COLUMNS)} FROM indicator_values WHERE methodology_version = 'v1' "
+                         "ORDER BY month, code, indicator")
+    assert stored.height == 2 * 12 * 16  # 2024-01 and 2024-02; 2024-03 is computed under v2
     # the value before the small-numbers rules is the value, null where the value is null
     assert stored.filter(pl.col("value_raw").ne_missing(pl.col("value"))).height == 0
     assert stored["value"].null_count() < stored.height
@@ -56,6 +57,21 @@ def test_v1_values_are_untouched(ingested_q1):
     # and applying v1 again changes nothing
     again = small_numbers.apply(stored.with_columns(value_raw=pl.lit(None, pl.Float64)), V1, REFERENCE)
     assert again.equals(stored)
+
+
+def test_v2_month_of_the_run_is_smoothed_and_keeps_its_raw_value(ingested_q1):
+    root, _ = ingested_q1
+    stored = query(root, f"SELECT {', '.join(COLUMNS)} FROM indicator_values WHERE month = '2024-03' "
+                         "ORDER BY code, indicator")
+    v2 = for_month("2024-03")
+    assert stored.height == 12 * len(v2.indicators)
+    districts = stored.filter(pl.col("code") != "320100")
+    smoothed = districts.filter(pl.col("indicator").is_in(v2.smoothing.indicators) & pl.col("value").is_not_null())
+    assert smoothed.height > 0 and smoothed["flag"].str.contains("smoothed").all()
+    counted = smoothed.filter(pl.col("denominator") > 0)
+    # value_raw is the counts' ratio; the published value moved towards the city
+    assert (counted["value_raw"] - counted["numerator"] / counted["denominator"]).abs().max() < 1e-12
+    assert (counted["value"] - counted["value_raw"]).abs().max() > 0
 
 
 def test_value_raw_follows_value():
@@ -94,7 +110,10 @@ def test_shares_shrink_to_the_beta_binomial_posterior_mean():
     assert values[CITY_CODE] == 0.5  # the city is the prior mean, never smoothed
     # the same from scipy: the mean of Beta(2 + 5, 2 + 15), the prior Beta(4·0.5, 4·0.5) updated by 5 of 20
     assert values[D1] == pytest.approx(stats.beta(2 + 5, 2 + 15).mean())
-    assert [r["flag"] for r in result.iter_rows(named=True)] == ["smoothed", "smoothed", None]
+    # each flag carries the weight of the district's own counts, 20 / (20 + 4), which the Monte Carlo reads back
+    assert [r["flag"] for r in result.iter_rows(named=True)] == ["smoothed:0.833333", "smoothed:0.833333", None]
+    assert [small_numbers.own_weight(r["flag"]) for r in result.iter_rows(named=True)] == [0.833333, 0.833333, 1.0]
+    assert small_numbers.own_weight("below_min_sample:150<200;smoothed:0.5") == 0.5
     assert result["value_raw"].to_list() == [0.25, 0.75, 0.5]
 
 
@@ -129,6 +148,6 @@ def test_smoothing_leaves_removed_values_removed_and_other_indicators_alone():
                       (CITY_CODE, 22.0, 44.0, None, None)])
     result = {r["code"]: r for r in small_numbers.apply(b2, m, REFERENCE).iter_rows(named=True)}
     assert result[D3]["value"] is None and result[D3]["flag"] == "below_min_denominator:4<10"
-    assert result[D1]["flag"] == "smoothed" and result[D1]["value"] != 0.25
+    assert result[D1]["flag"].startswith("smoothed:") and result[D1]["value"] != 0.25
     c3 = frame("C3", [(D1, 5.0, 20.0, None, None), (CITY_CODE, 22.0, 44.0, None, None)])
     assert small_numbers.apply(c3, m, REFERENCE)["value"].to_list() == [0.25, 0.5]

@@ -9,7 +9,8 @@ from scipy import stats
 
 from indicators.index import structure_of
 from indicators.methodology import MonteCarlo, SubIndex, by_version
-from indicators.uncertainty import MonthArrays, draw_parameters, kinds, rank_intervals, sample, simulate
+from indicators.uncertainty import Layout, MonthArrays, draw_parameters, kinds, rank_intervals, sample, simulate
+from nsi.reference import CITY_CODE as CITY
 
 UNITS = ["u1", "u2", "u3", "city"]
 
@@ -55,14 +56,14 @@ def test_change_sd_matches_the_poisson_variance():
 
 def test_sampling_distributions():
     rng = np.random.default_rng(5)
-    # Shares: Jeffreys' Beta(num + ½, den − num + ½); 6 of 6 still varies.
+    # Shares: the spread of Jeffreys' Beta(num + ½, den − num + ½), about the published share; 6 of 6 still varies.
     shares = MonthArrays(np.array([[1.0], [0.75]]), np.array([[1.0], [0.75]]), np.array([[6.0], [3.0]]),
                          np.array([[6.0], [4.0]]), np.full((2, 1), np.nan))
     drawn = sample(shares, ["share"], "all", rng, 20000)
     for unit, (a, b) in enumerate([(6.5, 0.5), (3.5, 1.5)]):
-        assert drawn[:, unit, 0].mean() == pytest.approx(stats.beta.mean(a, b), abs=0.005)
+        assert drawn[:, unit, 0].mean() == pytest.approx([1.0, 0.75][unit], abs=1e-12)
         assert drawn[:, unit, 0].var() == pytest.approx(stats.beta.var(a, b), rel=0.05)
-    assert drawn[:, 0, 0].max() < 1.0 and drawn[:, 0, 0].std() > 0.05
+    assert drawn[:, 0, 0].std() > 0.05
     # Medians and survey shares: normal on the standard error of their interval; a survey share only, in v1's mode.
     spread = MonthArrays(np.array([[8.0, 0.9]]), np.array([[8.0, 0.9]]), np.full((1, 2), np.nan),
                          np.full((1, 2), np.nan), np.array([[0.5, 0.01]]))
@@ -70,12 +71,13 @@ def test_sampling_distributions():
     np.testing.assert_allclose(drawn[:, 0].std(axis=0), [0.5, 0.01], rtol=0.03)
     v1_mode = sample(spread, ["median", "post_stratified_share"], "survey", rng, 200)
     assert (v1_mode[:, 0, 0] == 8.0).all() and v1_mode[:, 0, 1].std() > 0
-    # A value the methodology set aside stays missing; a smoothed one moves by its raw value's noise.
+    # A value the methodology set aside stays missing; an adjusted one moves by its counts' noise about itself.
     held = MonthArrays(np.array([[np.nan, 0.5]]), np.array([[0.2, 0.8]]), np.array([[1.0, 4.0]]),
                        np.array([[5.0, 5.0]]), np.full((1, 2), np.nan))
     drawn = sample(held, ["share", "share"], "all", rng, 5000)
     assert np.isnan(drawn[:, 0, 0]).all()
-    assert drawn[:, 0, 1].mean() == pytest.approx(0.5 + stats.beta.mean(4.5, 1.5) - 0.8, abs=0.01)
+    assert drawn[:, 0, 1].mean() == pytest.approx(0.5, abs=1e-12) and drawn[:, 0, 1].var() == pytest.approx(
+        stats.beta.var(4.5, 1.5), rel=0.05)
 
 
 def test_same_month_same_draws():
@@ -132,3 +134,53 @@ def test_rank_intervals_ignore_medians_in_v1():
     month = MonthArrays(raw, raw, np.full(raw.shape, np.nan), np.full(raw.shape, np.nan), with_median)
     sim = simulate(v1, structure_of(v1), 7, [f"d{k}" for k in range(11)], 11, month)
     assert (sim.rank_percentiles(v1.monte_carlo.percentiles) == rank_intervals(raw, se, v1, 7)).all()
+
+
+def test_a_smoothed_value_is_drawn_as_the_smoothing_of_drawn_counts():
+    # Three districts and the city, a rate smoothed by small_numbers; the draws of the smoothed values must
+    # spread as the estimator does: Poisson counts drawn for every unit, then smoothed one draw at a time
+    # by small_numbers.smooth itself (the prior re-estimated each time).
+    from indicators import small_numbers
+    den = np.array([20.0, 5.0, 10.0, 35.0])  # population × scale / 10 000
+    counts = np.array([60.0, 30.0, 25.0, 115.0])
+    codes = ["d1", "d2", "d3", "city"]
+
+    def smoothed(c):
+        rows = [{"code": code, "numerator": float(x), "denominator": n, "value": x / n, "flag": None}
+                for code, x, n in zip(codes, c, den)]
+        rows[-1]["code"] = CITY
+        small_numbers.smooth(rows, "per_residents", codes[:3])
+        return [r["value"] for r in rows], [r["flag"] for r in rows]
+
+    values, flags = smoothed(counts)
+    weights = np.array([[small_numbers.own_weight(f)] for f in flags])
+    assert (weights[:3] < 1).all() and weights[3, 0] == 1
+    month = MonthArrays(np.array(values)[:, None], (counts / den)[:, None], counts[:, None], den[:, None],
+                        np.full((4, 1), np.nan), own_weight=weights)
+    drawn = sample(month, ["per_residents"], "all", np.random.default_rng(3), 20000, Layout(3, 3))
+    rng = np.random.default_rng(11)
+    brute = np.array([smoothed(rng.poisson(counts))[0] for _ in range(4000)])
+    np.testing.assert_allclose(drawn[:, :, 0].std(axis=0), brute.std(axis=0), rtol=0.06)
+    # centred on the published values: an interval is the noise about the figure printed
+    np.testing.assert_allclose(drawn[:, :, 0].mean(axis=0), values, rtol=1e-12)
+    # w × the counts' noise would be too narrow: the prior is estimated from the same noisy counts
+    assert drawn[:, 1, 0].std() > 1.2 * weights[1, 0] * np.sqrt(30) / 5
+
+
+def test_noise_bands_hold_the_sampling_alone_under_the_published_method():
+    from indicators.methodology import Narration
+    # Jittered weights and half the draws min-max: the all-sources change varies more than the counts make it;
+    # the `_noise` draws, under the declared weights and goalposts, match the Poisson variance as above.
+    base = one_indicator(jitter=0.25, normalisations={"goalposts": 0.5, "minmax": 0.5})
+    m = base.model_copy(update={"narration": Narration(change_level=0.9, driver_level=0.99, band="sampling")})
+    now, last = rates([1000, 800, 1200, 1000], 100), rates([900, 800, 1100, 950], 100)
+    sim = simulate(m, structure_of(m), 202403, UNITS, 3, now, last)
+    slope = 100 / 12 / 100
+    expected = slope * np.sqrt(np.array([1000 + 900, 800 + 800, 1200 + 1100, 1000 + 950]))
+    np.testing.assert_allclose(sim.change_mom_noise.std(axis=0, ddof=1), expected, rtol=0.05)
+    assert sim.change_mom.std(axis=0, ddof=1)[0] > 2 * expected[0]  # min-max rescales the month by its extremes
+    quantities = set(sim.rows("2024-03", m)["quantity"])
+    assert {"change_mom_noise", "contribution_mom_noise"} <= quantities and "change_yoy_noise" not in quantities
+    # without the sampling band (v1's narration and none) no `_noise` rows are stored
+    plain = simulate(base, structure_of(base), 202403, UNITS, 3, now, last)
+    assert plain.change_mom_noise is None and not any(q.endswith("_noise") for q in plain.rows("2024-03", base)["quantity"])

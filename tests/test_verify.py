@@ -108,7 +108,7 @@ def test_rebuild_is_identical_in_this_process_with_its_pins_and_a_tampered_pdf_i
     assert [args for args in started if any(sys.executable in str(a) or "pipelines" in str(a) for a in args)] == []
     # The history and the month ingested and indexed in one pass, then the month's briefings, each run with the
     # versions and scales of every month recorded.
-    pins = ({"2024-01": "v1", "2024-02": "v1", "2024-03": "v1"}, {"2024-01": 0.01, "2024-02": 0.01, "2024-03": 0.01})
+    pins = ({"2024-01": "v1", "2024-02": "v1", "2024-03": "v2"}, {"2024-01": 0.01, "2024-02": 0.01, "2024-03": 0.01})
     assert pinned == [("2024-01", "2024-03", ["ingest", "index"], *pins), ("2024-03", "2024-03", ["reports"], *pins)]
     assert scratch["raw"] == sorted(f"{s}/{m}.{e}" for s, e in [("hotline", "csv"), ("police", "csv"), ("disputes", "xlsx"),
                                                                 ("survey", "xlsx")] for m in ("2024-01", "2024-02", "2024-03"))
@@ -157,7 +157,8 @@ def test_every_computed_month_has_a_manifest_of_what_it_was_made_from(computed_q
         index = query(computed_q1, "SELECT * EXCLUDE (month) FROM safety_index WHERE month = ? ORDER BY code", [month])
         assert manifest["index"] == [{k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
                                      for row in index.to_dicts()]
-        assert manifest["methodology_version"] == "v1" and manifest["population_scale"] == 0.01
+        assert manifest["methodology_version"] == ("v2" if month == "2024-03" else "v1")
+        assert manifest["population_scale"] == 0.01
         assert [h["month"] for h in manifest["history"]] == [m for m in ("2024-01", "2024-02") if m < month]
 
 
@@ -244,7 +245,8 @@ def test_pins_choose_the_methodology_and_scale_of_a_month(tmp_path):
     assert free.population_scale(tmp_path, Month(2024, 3)) == 0.05  # what the sample declares
     assert free.population_scale(tmp_path, Month(2024, 4)) == 1.0  # real exports declare nothing
     assert pinned.population_scale(tmp_path, Month(2024, 3)) == 0.2
-    assert pinned.methodology("2024-03").version == free.methodology("2024-03").version == "v1"
+    # a pin holds a month to the version it was published with, though a later file now covers it
+    assert pinned.methodology("2024-03").version == "v1" and free.methodology("2024-03").version == "v2"
     with pytest.raises(MethodologyError, match="methodology version v9 not found"):
         RunPins(methodology_versions={"2024-03": "v9"}).methodology("2024-03")
 

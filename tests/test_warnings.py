@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 
 from indicators import warnings
-from indicators.methodology import CountTestWarning, for_month
+from indicators.methodology import CountTestWarning, by_version
 
-V1 = for_month("2024-03")
+V1 = by_version("v1")
 MONTHS = [f"2023-{k:02d}" for k in range(3, 13)] + ["2024-01", "2024-02"]
 EXPOSURE = 45.0  # a district of 450,000 residents: the rate's denominator in 10,000s
 
