@@ -20,7 +20,7 @@ from nsi.messages import DEFAULT, LANGUAGES, N_, _
 
 PREFIX = "NSI_"
 # Rows ingestion holds at a time; its memory grows with this, not with the month (docs/ingest.md).
-INGEST_BATCH_ROWS = 100_000
+INGEST_BATCH_ROWS = 50_000
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set decides
 
 
