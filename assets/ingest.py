@@ -118,7 +118,7 @@ def build_extract(source: str) -> dg.AssetsDefinition:
                 vocabulary = pins.vocabulary(source, month, settings.vocabulary_dir)
                 path = find_export(warehouse, source, month)
                 extracted = extract_month(path, vocabulary, month, reference, _folders(warehouse), context.run.run_id,
-                                          settings.pii_key)
+                                          settings.pii_key, settings.ingest_batch_rows)
             except ExportFileError as exc:
                 raise _fail(exc, source, month) from exc
             except vocabularies.VocabularyError as exc:

@@ -87,8 +87,11 @@ class MonthWrite:
     """One table's rows for one month (and source, for shared tables)."""
 
     table: str
-    frame: pl.DataFrame
+    frame: pl.DataFrame | None
     where: dict[str, str]
+    # Instead of a frame: a query whose rows are inserted, columns named as the table's (rows that DuckDB
+    # reads from a file need not pass through Python).
+    select: str | None = None
 
 
 # DuckDB's row-group size. Each slice of the incoming rows becomes one Arrow batch, and DuckDB
@@ -103,7 +106,10 @@ def replace_months(con: duckdb.DuckDBPyConnection, writes: list[MonthWrite]) -> 
         for write in writes:
             condition = " AND ".join(f'"{k}" = ?' for k in write.where)
             con.execute(f'DELETE FROM "{write.table}" WHERE {condition}', list(write.where.values()))
-            if write.frame.height:
+            if write.select is not None:
+                columns = ", ".join(f'"{r[0]}"' for r in con.execute(f'DESCRIBE "{write.table}"').fetchall())
+                con.execute(f'INSERT INTO "{write.table}" ({columns}) SELECT {columns} FROM ({write.select})')
+            elif write.frame.height:
                 columns = [r[0] for r in con.execute(f'DESCRIBE "{write.table}"').fetchall()]
                 batches = pl.concat(write.frame.select(columns).iter_slices(INSERT_BATCH_ROWS), rechunk=False)
                 con.register("incoming_rows", batches)

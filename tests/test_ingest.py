@@ -542,3 +542,62 @@ def test_a_writer_waits_for_a_reader_in_another_process(tmp_path):
     finally:
         reader.kill()
     assert waited > 0.5  # it did meet the reader's lock, and got the file once the reader had gone
+
+
+# ------------------------------------------------------------------------------------- batches
+INGEST_TABLES = ("valid_hotline", "valid_police", "valid_disputes", "valid_survey", "rejects", "ingest_log",
+                 "ingest_districts", "extract_log", "unknown_values")
+# Rows per batch in the tiny-batch run: 7, except for the survey, whose month is 10,000 interviews at
+# any scale (several hundred batches at 7 would be minutes of per-batch overhead, and prove no more).
+TINY_BATCHES = {"police": 7, "hotline": 7, "disputes": 7, "survey": 499}
+
+
+@pytest.fixture(scope="module")
+def small_month(tmp_path_factory):
+    """A month small enough to ingest seven rows at a time, with the planted defects of the messy sample."""
+    root = tmp_path_factory.mktemp("small_month")
+    run_nsi(["sample", "--from", "2024-02", "--to", "2024-02", "--scale", "0.002"], root)
+    return root / "raw"
+
+
+def _ingest_month(raw, target, batch_rows):
+    from nsi.ingest.month import Folders, extract_month, load_month, record_extract
+    folders = Folders(archive=target / "archive", extract=target / "extract")
+    target.mkdir()
+    con = duckdb.connect(str(target / "nsi.duckdb"))
+    for source in SOURCES:
+        path = raw / source / f"2024-02.{EXT[source]}"
+        record_extract(con, extract_month(path, vocabulary.load(source), "2024-02", load_reference(), folders, "run", None,
+                                          batch_rows.get(source, 1_000_000)))
+        load_month(con, source, Month(2024, 2), folders, "run")
+    return con
+
+
+def test_tiny_batches_ingest_exactly_what_one_batch_does(small_month, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from nsi.ingest import read
+    whole = _ingest_month(small_month, tmp_path / "whole", {})
+    # And the CSVs decoded 4 KiB at a time: block and batch boundaries fall all through the month.
+    monkeypatch.setattr(read, "BLOCK_BYTES", 4096)
+    batched = _ingest_month(small_month, tmp_path / "batched", TINY_BATCHES)
+    batched.close()
+    whole.execute(f"ATTACH '{tmp_path / 'batched' / 'nsi.duckdb'}' AS batched (READ_ONLY)")
+    for table in INGEST_TABLES:
+        assert whole.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+        for first, second in ((table, f"batched.{table}"), (f"batched.{table}", table)):
+            assert whole.execute(f"SELECT count(*) FROM (FROM {first} EXCEPT ALL FROM {second})").fetchone()[0] == 0, table
+    rules = {r for (r,) in whole.execute("SELECT DISTINCT rule FROM rejects").fetchall()}
+    assert {"unknown_value", "missing_value"} <= rules  # the planted defects are in it
+    dropped = whole.execute("SELECT sum(duplicates_dropped), sum(reexports_dropped) FROM ingest_log").fetchone()
+    assert min(dropped) > 0
+    for source, rows in TINY_BATCHES.items():
+        extract = pq.ParquetFile(tmp_path / "batched" / "extract" / source / "2024-02.parquet")
+        assert extract.num_row_groups == -(-extract.metadata.num_rows // rows) > 1, source
+    assert pq.ParquetFile(tmp_path / "whole" / "extract" / "police" / "2024-02.parquet").num_row_groups == 1
+
+
+def test_the_batch_size_is_a_setting():
+    from nsi import settings
+    assert settings.load({"NSI_INGEST_BATCH_ROWS": "7"}).ingest_batch_rows == 7
+    assert settings.load({}).ingest_batch_rows == settings.INGEST_BATCH_ROWS

@@ -8,7 +8,9 @@ to the vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import polars as pl
 from pydantic import SecretStr
 
 from nsi.ingest import normalise, pii, scrub
-from nsi.ingest.read import RawExport, read_export
+from nsi.ingest.read import DEFAULT_BATCH_ROWS, ExportReader, RawExport, open_export
 from nsi.reference import Reference
 from nsi.vocabulary import PLACE_COLUMNS, Column, ValueTable, Vocabulary
 
@@ -26,7 +28,7 @@ UNKNOWN_VALUE_COLUMNS = {"column": pl.Utf8, "header": pl.Utf8, "value": pl.Utf8,
 @dataclass
 class Extracted:
     source: str
-    frame: pl.DataFrame
+    frame: pl.DataFrame | None  # None when the rows went batch by batch to the extract file
     file_name: str
     encoding: str
     header_row: int
@@ -151,10 +153,10 @@ def extract_frame(raw: RawExport, vocabulary: Vocabulary, reference: Reference, 
             [pii.keyed_hash(pl.col(f"_pii_{c.name}"), key).alias(f"{c.name}_hash") for c in pii_columns]).get_columns())
         kinds = {f"_pii_{c.name}": c.pii for c in pii_columns}
         places = place_names(reference)
-        # A long free-text column goes in parts, so that the longest job (the 110 summaries) does not
-        # finish alone on one core.
-        parts = [(start, min(FREE_TEXT_PART_ROWS, frame.height - start))
-                 for start in range(0, max(frame.height, 1), FREE_TEXT_PART_ROWS)]
+        # A long free-text column goes in parts (two at least), so that the longest job (the 110 summaries)
+        # does not finish alone on one core.
+        part_rows = max(1, min(FREE_TEXT_PART_ROWS, -(-frame.height // 2)))
+        parts = [(start, min(part_rows, frame.height - start)) for start in range(0, max(frame.height, 1), part_rows)]
         free_text = {c.name: [pool.submit(scrub_free_text, frame.slice(*part), c.name, pii_values.slice(*part), kinds,
                                           places) for part in parts]
                      for c in vocabulary.columns if c.free_text}
@@ -181,13 +183,55 @@ def column_order(vocabulary: Vocabulary) -> list[str]:
     return ["_row", *kept, *texts, *hashes, "district_code", "street_code", "district_how", "_file_problem"]
 
 
-def extract(path: Path, vocabulary: Vocabulary, reference: Reference, pii_secret: SecretStr | None) -> Extracted:
-    raw = read_export(path, vocabulary)
+def merge_unknown(parts: list[pl.DataFrame], vocabulary: Vocabulary) -> pl.DataFrame:
+    """The unknown values of all batches, counted over the file: by column in the vocabulary's order, most
+    rows first."""
+    frames = [p for p in parts if p.height]
+    if not frames:
+        return pl.DataFrame(schema=UNKNOWN_VALUE_COLUMNS)
+    order = {c.name: i for i, c in enumerate(vocabulary.columns)}
+    merged = pl.concat(frames).group_by("column", "header", "value", "action").agg(pl.col("rows").sum())
+    return (merged.with_columns(_order=pl.col("column").replace_strict(order, return_dtype=pl.Int64))
+            .sort(["_order", "rows", "value"], descending=[False, True, False]).select(list(UNKNOWN_VALUE_COLUMNS)))
+
+
+class ExtractStream:
+    """The extracted rows of one export, batch by batch (`batches()`, once); `extracted()` then says what the
+    whole file held."""
+
+    def __init__(self, reader: ExportReader, vocabulary: Vocabulary, reference: Reference, key: bytes, development: bool):
+        self.reader, self.vocabulary, self.reference = reader, vocabulary, reference
+        self.key, self.development = key, development
+        self._unknown: list[pl.DataFrame] = []
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        for raw in self.reader.batches():
+            frame, unknown = extract_frame(raw, self.vocabulary, self.reference, self.key)
+            self._unknown.append(unknown)
+            yield frame
+
+    def extracted(self, frame: pl.DataFrame | None = None) -> Extracted:
+        reader = self.reader
+        return Extracted(
+            source=self.vocabulary.source, frame=frame, file_name=reader.path.name, encoding=reader.encoding,
+            header_row=reader.header_row, rows_read=reader.rows_read, blank_rows=reader.blank_rows,
+            headers_used=reader.headers_used, ignored_columns=reader.ignored_columns, development_key=self.development,
+            vocabulary=self.vocabulary.name, vocabulary_sha256=self.vocabulary.sha256,
+            unknown_values=merge_unknown(self._unknown, self.vocabulary),
+        )
+
+
+@contextmanager
+def open_extract(path: Path, vocabulary: Vocabulary, reference: Reference, pii_secret: SecretStr | None,
+                 batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[ExtractStream]:
     key, development = pii.pii_key(pii_secret)
-    frame, unknown_values = extract_frame(raw, vocabulary, reference, key)
-    return Extracted(
-        source=vocabulary.source, frame=frame, file_name=Path(path).name, encoding=raw.encoding,
-        header_row=raw.header_row, rows_read=raw.frame.height, blank_rows=raw.blank_rows,
-        headers_used=raw.headers_used, ignored_columns=raw.ignored_columns, development_key=development,
-        vocabulary=vocabulary.name, vocabulary_sha256=vocabulary.sha256, unknown_values=unknown_values,
-    )
+    with open_export(path, vocabulary, batch_rows) as reader:
+        yield ExtractStream(reader, vocabulary, reference, key, development)
+
+
+def extract(path: Path, vocabulary: Vocabulary, reference: Reference, pii_secret: SecretStr | None,
+            batch_rows: int = DEFAULT_BATCH_ROWS) -> Extracted:
+    """The whole file's extract in memory (the batches put together): for looking at a file."""
+    with open_extract(path, vocabulary, reference, pii_secret, batch_rows) as stream:
+        frame = pl.concat(list(stream.batches()))
+        return stream.extracted(frame)

@@ -20,9 +20,9 @@ from pydantic import SecretStr
 from nsi import vocabulary as vocabularies
 from nsi import warehouse
 from nsi.ingest import storage
-from nsi.ingest.extract import Extracted, extract
-from nsi.ingest.read import require_export
-from nsi.ingest.validate import ValidationCounts, validate
+from nsi.ingest.extract import open_extract
+from nsi.ingest.read import DEFAULT_BATCH_ROWS, require_export
+from nsi.ingest.validate import ValidationCounts, loaded_rows_sql, validate_extract
 from nsi.month import Month
 from nsi.reference import Reference
 from nsi.vocabulary import Vocabulary
@@ -65,19 +65,31 @@ class NotExtractedError(RuntimeError):
 
 
 def extract_month(path: Path, vocabulary: Vocabulary, month: str, reference: Reference, folders: Folders,
-                  run_id: str, pii_secret: SecretStr | None) -> ExtractedMonth:
+                  run_id: str, pii_secret: SecretStr | None, batch_rows: int = DEFAULT_BATCH_ROWS) -> ExtractedMonth:
     """Raises ExportFileError when the file as a whole cannot be used. Needs no warehouse connection.
 
-    The input is archived even when it is then refused, so what was delivered can be looked at later.
+    The rows go batch by batch from the file to the extract file, so memory is set by `batch_rows`, not
+    by the month. The input is archived even when it is then refused, so what was delivered can be
+    looked at later.
     """
     source = vocabulary.source
     require_export(path, vocabulary)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Hashing and copying the input release the GIL: they run while the rows are extracted.
+        # Hashing and copying the input release the GIL: they run while the first rows are extracted.
         archived = pool.submit(storage.archive_file, path, folders.archive)
-        extracted = extract(path, vocabulary, reference, pii_secret)
+        writer = storage.ExtractWriter(folders.extract, vocabulary, month)
+        try:
+            with open_extract(path, vocabulary, reference, pii_secret, batch_rows) as stream:
+                for frame in stream.batches():
+                    sha, size = archived.result()
+                    writer.write(storage.with_keys(frame, month, sha))
+                extracted = stream.extracted()
+        except BaseException:
+            writer.abort()
+            archived.exception()  # the archive is written all the same
+            raise
         sha, size = archived.result()
-    storage.write_extract(folders.extract, vocabulary, month, storage.with_keys(extracted.frame, month, sha))
+        writer.commit()
     log = pl.DataFrame([{
         "source": source, "month": month, "file_name": path.name, "file_sha256": sha, "file_bytes": size,
         "encoding": extracted.encoding, "header_row": extracted.header_row, "rows_read": extracted.rows_read,
@@ -101,15 +113,13 @@ def record_extract(con: duckdb.DuckDBPyConnection, extracted: ExtractedMonth) ->
     ])
 
 
-def _read_extracted(con: duckdb.DuckDBPyConnection, folders: Folders, source: str, month: str) -> tuple[Extracted, str]:
-    log = con.execute("SELECT file_name, file_sha256, encoding, header_row, rows_read, blank_rows, vocabulary, "
-                      "vocabulary_sha256 FROM extract_log WHERE source = ? AND month = ?", [source, month]).fetchone()
+def _extract_log(con: duckdb.DuckDBPyConnection, source: str, month: str) -> tuple:
+    log = con.execute("SELECT file_name, file_sha256, encoding, rows_read, blank_rows, vocabulary "
+                      "FROM extract_log WHERE source = ? AND month = ?", [source, month]).fetchone()
     if log is None:
         raise NotExtractedError(f"{source} {month}: not extracted yet; materialise extract_{source} for {month} first")
-    frame = storage.read_extract(folders.extract, source, month).drop("month", "file_sha256")
-    file_name, sha, encoding, header_row, rows_read, blank_rows, vocabulary, vocabulary_sha = log
-    return Extracted(source, frame, file_name, encoding, header_row, rows_read, blank_rows,
-                     vocabulary=vocabulary or f"{source}/v1", vocabulary_sha256=vocabulary_sha or ""), sha
+    file_name, sha, encoding, rows_read, blank_rows, vocabulary = log
+    return file_name, sha, encoding, rows_read, blank_rows, vocabulary or f"{source}/v1"
 
 
 def _trailing_median(con: duckdb.DuckDBPyConnection, source: str, month: Month) -> float | None:
@@ -122,31 +132,41 @@ def _trailing_median(con: duckdb.DuckDBPyConnection, source: str, month: Month) 
 
 def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str,
                vocabulary_dir: Path | None = None) -> LoadedMonth:
-    """Raises NotExtractedError, or WrongMonthError when most rows belong to another month."""
+    """Raises NotExtractedError, or WrongMonthError when most rows belong to another month.
+
+    The loaded rows go from the extract file into valid_<source> in one INSERT … SELECT: they are
+    never in Python's memory."""
     storage.ensure_tables(con, vocabulary_dir)
-    extracted, sha = _read_extracted(con, folders, source, month.key)
+    file_name, sha, encoding, rows_read, blank_rows, vocabulary_name = _extract_log(con, source, month.key)
+    path = storage.extract_path(folders.extract, source, month.key)
+    if not path.is_file():
+        raise NotExtractedError(f"{source} {month.key}: not extracted yet; materialise extract_{source} for {month.key} first")
     # The rules of the vocabulary the month was extracted with (a rerun of the extract may pin another).
-    vocabulary = vocabularies.load(source, int(extracted.vocabulary.rsplit("/v", 1)[1]), vocabulary_dir)
-    validated = validate(extracted, vocabulary, month, sha)
-    covered = sorted(set(validated.loaded["district_code"].drop_nulls().unique().to_list()))
+    vocabulary = vocabularies.load(source, int(vocabulary_name.rsplit("/v", 1)[1]), vocabulary_dir)
+    validated = validate_extract(con, path, vocabulary, month, file_name, sha, rows_read)
+    covered = validated.districts_covered
     log = pl.DataFrame([{
-        "source": source, "month": month.key, "file_name": extracted.file_name, "file_sha256": sha,
-        "file_bytes": None, "encoding": extracted.encoding, "rows_read": validated.rows_read,
+        "source": source, "month": month.key, "file_name": file_name, "file_sha256": sha,
+        "file_bytes": None, "encoding": encoding, "rows_read": validated.rows_read,
         "rows_loaded": validated.rows_loaded, "rows_rejected": validated.rows_rejected,
         "duplicates_dropped": validated.duplicates_dropped, "reexports_dropped": validated.reexports_dropped,
-        "blank_rows": extracted.blank_rows, "districts_covered": len(covered), "run_id": run_id,
+        "blank_rows": blank_rows, "districts_covered": len(covered), "run_id": run_id,
     }], schema_overrides={"file_bytes": pl.Int64})
     median = _trailing_median(con, source, month)
-    days = validated.loaded.select(pl.col(vocabulary.time_column).dt.date().n_unique()).item()
     cut = validated.rejects.filter(pl.col("rule") == "incomplete_last_line")["row"]
     last_year = con.execute("SELECT rows_read FROM ingest_log WHERE source = ? AND month = ?",
                             [source, month.year_before().key]).fetchone()
-    warehouse.replace_months(con, [
-        warehouse.MonthWrite(f"valid_{source}", storage.with_keys(validated.loaded, month.key, sha), {"month": month.key}),
-        warehouse.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
-        warehouse.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
-        warehouse.MonthWrite("ingest_districts", validated.by_district.with_columns(
-            source=pl.lit(source), month=pl.lit(month.key)), {"source": source, "month": month.key}),
-    ])
-    return LoadedMonth(validated.counts(), covered, median, vocabulary.name, days, cut[0] if cut.len() else None,
-                       last_year[0] if last_year else None)
+    columns = [name for name, _ in storage.valid_layout(vocabulary)]
+    con.register("excluded_rows", validated.excluded)
+    try:
+        warehouse.replace_months(con, [
+            warehouse.MonthWrite(f"valid_{source}", None, {"month": month.key}, select=loaded_rows_sql(path, columns)),
+            warehouse.MonthWrite("rejects", validated.rejects, {"source": source, "month": month.key}),
+            warehouse.MonthWrite("ingest_log", log, {"source": source, "month": month.key}),
+            warehouse.MonthWrite("ingest_districts", validated.by_district.with_columns(
+                source=pl.lit(source), month=pl.lit(month.key)), {"source": source, "month": month.key}),
+        ])
+    finally:
+        con.unregister("excluded_rows")
+    return LoadedMonth(validated.counts(), covered, median, vocabulary.name, validated.days_covered,
+                       cut[0] if cut.len() else None, last_year[0] if last_year else None)

@@ -16,11 +16,15 @@ none when it could not be placed).
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import duckdb
 import pandera.polars as pa
 import polars as pl
 
+from nsi.ingest import storage
 from nsi.ingest.extract import Extracted
 from nsi.messages import N_, _
 from nsi.month import Month
@@ -179,18 +183,18 @@ REJECT_COLUMNS = {"source": pl.Utf8, "month": pl.Utf8, "file_name": pl.Utf8, "fi
 
 @dataclass
 class Validated:
-    loaded: pl.DataFrame
     rejects: pl.DataFrame
     rows_read: int
+    rows_loaded: int
     rows_rejected: int
     duplicates_dropped: int
     reexports_dropped: int
     rejected_by_rule: dict[str, int] = field(default_factory=dict)
     by_district: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DISTRICT_COUNT_COLUMNS))
-
-    @property
-    def rows_loaded(self) -> int:
-        return self.loaded.height
+    excluded: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=EXCLUDED_COLUMNS))  # rows not loaded
+    districts_covered: list[str] = field(default_factory=list)
+    days_covered: int = 0  # calendar days with at least one loaded record
+    loaded: pl.DataFrame | None = None  # the loaded rows, from `validate` only (the load reads them from the extract)
 
     @property
     def reconciles(self) -> bool:
@@ -198,9 +202,12 @@ class Validated:
         return self.rows_read == self.rows_loaded + self.rows_rejected + dropped
 
     def counts(self) -> ValidationCounts:
-        """The figures without the rows: what a range run keeps of each month (a month of 110 rows is GBs)."""
+        """The figures without the rows: what a range run keeps of each month."""
         return ValidationCounts(self.rows_read, self.rows_loaded, self.rows_rejected, self.duplicates_dropped,
                                 self.reexports_dropped, dict(self.rejected_by_rule), self.reconciles)
+
+
+EXCLUDED_COLUMNS = {"_row": pl.Int64, "fate": pl.Utf8}
 
 
 @dataclass(frozen=True)
@@ -245,16 +252,27 @@ class WrongMonthError(ValueError):
     """Most rows of the file belong to another month: the wrong file was put in this month's place."""
 
 
-def check_file_month(frame: pl.DataFrame, time_column: str, month: Month, file_name: str) -> None:
-    months = frame.select(pl.col(time_column).dt.strftime("%Y-%m").alias("m")).drop_nulls()
-    if months.height == 0:
+def _month_error(file_name: str, month: Month, top: str, count: int, rows: int) -> WrongMonthError:
+    return WrongMonthError(
+        _("{file}: {count} of {rows} rows are dated {found}, not {month}. This looks like the {found} export; put "
+          "the {month} export in its place (or move this file to {found})").format(
+            file=file_name, count=count, rows=rows, found=top, month=month.key))
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_file_month(con: duckdb.DuckDBPyConnection, extract: str, time_column: str, month: Month, file_name: str) -> None:
+    """Raises WrongMonthError when most dated rows belong to another month."""
+    found = con.execute(f"""
+        SELECT strftime("{time_column}", '%Y-%m') AS m, count(*) AS n, sum(count(*)) OVER () AS rows
+        FROM read_parquet({extract}) WHERE "{time_column}" IS NOT NULL GROUP BY m ORDER BY n DESC LIMIT 1""").fetchone()
+    if found is None:
         return
-    top, count = months.group_by("m").len().sort("len", descending=True).row(0)
-    if top != month.key and count > months.height / 2:
-        raise WrongMonthError(
-            _("{file}: {count} of {rows} rows are dated {found}, not {month}. This looks like the {found} export; put "
-              "the {month} export in its place (or move this file to {found})").format(
-                file=file_name, count=count, rows=months.height, found=top, month=month.key))
+    top, count, rows = found
+    if top != month.key and count > rows / 2:
+        raise _month_error(file_name, month, top, count, int(rows))
 
 
 def _unknown_values(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame:
@@ -286,33 +304,34 @@ def _scientific_ids(vocabulary: Vocabulary, frame: pl.DataFrame) -> pl.DataFrame
     return index.with_columns(column=pl.lit(vocabulary.id_column), check=pl.lit("scientific_notation"))
 
 
-def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sha256: str) -> Validated:
-    frame = extracted.frame
-    spec = vocabulary
-    time_column = spec.time_column
-    check_file_month(frame, time_column, month, extracted.file_name)
-    previous = month.previous().key
-    frame = frame.with_columns(record_month=pl.col(time_column).dt.strftime("%Y-%m"))
-    read = frame
-    is_reexport = pl.col("record_month") == previous
-    reexports = frame.filter(is_reexport.fill_null(False)).height
-    frame = frame.filter(~is_reexport.fill_null(False))
-    before = frame.height
-    has_id = pl.col(spec.id_column).is_not_null()
-    frame = frame.filter(~has_id | pl.col(spec.id_column).is_first_distinct())
-    duplicates = before - frame.height
+def _dropped(con: duckdb.DuckDBPyConnection, extract: str, vocabulary: Vocabulary, month: Month) -> pl.DataFrame:
+    """Rows dropped before the rules: re-exports of the previous month, then later rows of a record ID
+    (the first one, in the file's order, is kept). Over the whole file, so in DuckDB."""
+    time, record = f'"{vocabulary.time_column}"', f'"{vocabulary.id_column}"'
+    previous = _sql_text(month.previous().key)
+    return con.execute(f"""
+        WITH rows AS (SELECT _row, {record} AS record, strftime({time}, '%Y-%m') AS record_month FROM {extract})
+        SELECT _row, 'reexports_dropped' AS fate FROM rows WHERE record_month = {previous}
+        UNION ALL
+        SELECT _row, 'duplicates_dropped' FROM rows
+        WHERE record IS NOT NULL AND record_month IS DISTINCT FROM {previous}
+        QUALIFY row_number() OVER (PARTITION BY record ORDER BY _row) > 1
+        ORDER BY _row""").pl().cast(EXCLUDED_COLUMNS)
 
+
+def _reject_lines(frame: pl.DataFrame, vocabulary: Vocabulary, month: Month, file_name: str, file_sha256: str) -> pl.DataFrame:
+    """The rows of one batch that break a rule: one line per failed rule."""
+    time_column = vocabulary.time_column
     schema = schema_for(vocabulary)
     month_check = pa.Check(lambda data: data.lazyframe.select(
         pl.col("record_month").is_null() | (pl.col("record_month") == month.key)),
         name="out_of_month", error="out_of_month")
     failures = pl.concat([_failures(schema, month_check, frame), _unknown_values(vocabulary, frame),
                           _scientific_ids(vocabulary, frame), _unreadable_rows(frame)])
-
     moments = {c.name for c in vocabulary.columns if c.kind in ("datetime", "date")}
-    rows = frame.with_row_index("_index")
     reject_lines = []
     if failures.height:
+        rows = frame.with_row_index("_index")
         failing = rows.join(failures.select("index").unique(), left_on="_index", right_on="index", how="semi")
         by_index = {r["_index"]: r for r in failing.iter_rows(named=True)}
         for failure in failures.iter_rows(named=True):
@@ -320,29 +339,74 @@ def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sh
             column = failure["column"] or CHECK_COLUMN.get(failure["check"], time_column if failure["check"] == "out_of_month" else None)
             rule = _rule_name(failure["check"], failure["column"], row, moments)
             reject_lines.append({
-                "source": extracted.source, "month": month.key, "file_name": extracted.file_name,
+                "source": vocabulary.source, "month": month.key, "file_name": file_name,
                 "file_sha256": file_sha256, "row": row["_row"], "column": column, "rule": rule,
                 "value": _value(row, column),
             })
-    rejects = pl.DataFrame(reject_lines, schema=REJECT_COLUMNS).unique(["row", "column", "rule"], maintain_order=True)
-    rejected_rows = set(rejects["row"].to_list())
-    loaded = frame.filter(~pl.col("_row").is_in(list(rejected_rows)))
+    return pl.DataFrame(reject_lines, schema=REJECT_COLUMNS).unique(["row", "column", "rule"], maintain_order=True)
+
+
+def validate_extract(con: duckdb.DuckDBPyConnection, path: Path, vocabulary: Vocabulary, month: Month, file_name: str,
+                     file_sha256: str, rows_read: int) -> Validated:
+    """Validate the month's extract file: the rules a row group at a time, what spans rows in DuckDB.
+
+    Raises WrongMonthError when most rows belong to another month."""
+    extract = f"read_parquet({_sql_text(path.as_posix())})"
+    check_file_month(con, _sql_text(path.as_posix()), vocabulary.time_column, month, file_name)
+    dropped = _dropped(con, extract, vocabulary, month)
+    parts = []
+    for batch in storage.extract_row_groups(path):
+        batch = batch.drop("month", "file_sha256").filter(~pl.col("_row").is_in(dropped["_row"].implode()))
+        batch = batch.with_columns(record_month=pl.col(vocabulary.time_column).dt.strftime("%Y-%m"))
+        parts.append(_reject_lines(batch, vocabulary, month, file_name, file_sha256))
+    rejects = pl.concat(parts) if parts else pl.DataFrame(schema=REJECT_COLUMNS)
+    rejected = rejects.select(pl.col("row").unique().sort().alias("_row"), fate=pl.lit("rows_rejected"))
+    excluded = pl.concat([dropped, rejected]).sort("_row")
     by_rule = dict(rejects.group_by("rule").agg(pl.col("row").n_unique()).sort("rule").iter_rows())
-    by_district = _district_counts(read, is_reexport, frame["_row"], rejects["row"])
-    return Validated(loaded, rejects.sort("row", "column"), extracted.rows_read, len(rejected_rows),
-                     duplicates, reexports, by_rule, by_district)
+    reexports = dropped.filter(pl.col("fate") == "reexports_dropped").height
+    duplicates = dropped.height - reexports
+    con.register("excluded_rows", excluded)
+    try:
+        by_district = _district_counts(con, extract)
+        days, covered = con.execute(f"""
+            SELECT count(DISTINCT CAST("{vocabulary.time_column}" AS DATE)), list(DISTINCT district_code ORDER BY district_code)
+            FILTER (WHERE district_code IS NOT NULL) FROM {extract} ANTI JOIN excluded_rows USING (_row)""").fetchone()
+    finally:
+        con.unregister("excluded_rows")
+    return Validated(rejects.sort("row", "column"), rows_read, rows_read - excluded.height, rejected.height, duplicates,
+                     reexports, by_rule, by_district, excluded, list(covered or []), int(days))
 
 
-def _district_counts(read: pl.DataFrame, is_reexport: pl.Expr, kept: pl.Series, rejected: pl.Series) -> pl.DataFrame:
+def loaded_rows_sql(path: Path, columns: list[str]) -> str:
+    """The extract's rows that load (all but `excluded_rows`, registered by the caller), in the file's order."""
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return f"SELECT {listed} FROM read_parquet({_sql_text(path.as_posix())}) ANTI JOIN excluded_rows USING (_row)"
+
+
+def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sha256: str) -> Validated:
+    """Validate an extract held in memory (`extract`), by the same steps as the month's extract file: for
+    looking at a file. `loaded` holds the rows that load."""
+    with tempfile.TemporaryDirectory(prefix="nsi-validate-") as scratch:
+        path = storage.write_extract(Path(scratch), vocabulary, month.key,
+                                     storage.with_keys(extracted.frame, month.key, file_sha256))
+        con = duckdb.connect()
+        try:
+            validated = validate_extract(con, path, vocabulary, month, extracted.file_name, file_sha256,
+                                         extracted.rows_read)
+        finally:
+            con.close()
+    validated.loaded = extracted.frame.filter(~pl.col("_row").is_in(validated.excluded["_row"].implode()))
+    return validated
+
+
+def _district_counts(con: duckdb.DuckDBPyConnection, extract: str) -> pl.DataFrame:
     """What became of the rows read, per district: loaded, rejected, dropped as duplicate or as re-export."""
-    fate = (pl.when(is_reexport.fill_null(False)).then(pl.lit("reexports_dropped"))
-            .when(~pl.col("_row").is_in(kept.implode())).then(pl.lit("duplicates_dropped"))
-            .when(pl.col("_row").is_in(rejected.implode())).then(pl.lit("rows_rejected"))
-            .otherwise(pl.lit("rows_loaded")))
-    counts = read.select("district_code", fate.alias("fate")).group_by("district_code", "fate").len()
+    counts = con.execute(f"""
+        SELECT district_code, coalesce(x.fate, 'rows_loaded') AS fate, count(*) AS n
+        FROM {extract} LEFT JOIN excluded_rows x USING (_row) GROUP BY ALL""").pl()
     rows = []
     for (district,), group in counts.group_by(["district_code"]):
-        by_fate = dict(group.select("fate", "len").iter_rows())
+        by_fate = dict(group.select("fate", "n").iter_rows())
         row = {"district_code": district, **{c: int(by_fate.get(c, 0)) for c in DISTRICT_COUNTS[1:]}}
         rows.append({**row, "rows_read": sum(row[c] for c in DISTRICT_COUNTS[1:])})
     return pl.DataFrame(rows, schema=DISTRICT_COUNT_COLUMNS).sort("district_code", nulls_last=True)
