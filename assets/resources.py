@@ -154,6 +154,12 @@ class RunPins(dg.ConfigurableResource):
     methodology_versions: dict[str, str] = {}  # month → version
     population_scales: dict[str, float] = {}  # month → share of the population the exports stand for
     vocabulary_versions: dict[str, int] = {}  # "<month>:<source>" → version of the source's vocabulary
+    # The months whose briefings are rendered; None: every month of the run. A rebuild's history months
+    # only feed the comparisons of the months it checks, so verify renders only the months it compares.
+    briefing_months: list[str] | None = None
+
+    def renders_briefings(self, month: str) -> bool:
+        return self.briefing_months is None or month in self.briefing_months
 
     def methodology(self, month: str) -> methodologies.Methodology:
         pinned = self.methodology_versions.get(month)

@@ -12,8 +12,9 @@ pinned as resource configuration; then it compares every output file byte for by
 values of each month. Nothing is published or delivered by the rebuild.
 
 A range is rebuilt in one pass: the months it needs (the range and the twelve months before each)
-are ingested and indexed once, in chronological order, and the briefings rendered only for the months
-that have them, since each month's results depend only on the months before it. A month whose manifest
+are ingested and indexed once, in chronological order, one Dagster run per stretch of consecutive
+months, and the briefings rendered only for the months compared that have them, since each month's
+results depend only on the months before it. A month whose manifest
 records a history that differs from the other months' (a month recomputed from other inputs later) is
 rebuilt in a pass of its own, so every month is rebuilt exactly as it was computed.
 """
@@ -343,13 +344,15 @@ def _rebuild(settings, scratch: Path, rebuild_pass: Pass) -> None:
     pins = RunPins(methodology_versions={m: e["methodology_version"] for m, e in rebuild_pass.months.items()
                                          if e["methodology_version"] is not None},
                    population_scales={m: e["population_scale"] for m, e in rebuild_pass.months.items()},
-                   vocabulary_versions={k: v[0] for k, v in _vocabularies(rebuild_pass.months).items()})
+                   vocabulary_versions={k: v[0] for k, v in _vocabularies(rebuild_pass.months).items()},
+                   briefing_months=sorted(s.month for s in rebuild_pass.subjects if s.has_briefings))
     with dg.DagsterInstance.ephemeral() as instance:
         rebuild = Rebuild(scratch, pins, instance)
+        # One run per stretch of consecutive months, every stage in it: a month's results depend only on
+        # the months before it, and the briefings of history months are not rendered (pins).
         for first, last in blocks(list(rebuild_pass.months)):
-            _run(settings, rebuild, first, last, ["ingest", "index"])
-        for first, last in blocks([s.month for s in rebuild_pass.subjects if s.has_briefings]):
-            _run(settings, rebuild, first, last, ["reports"])
+            renders = any(first <= month <= last for month in pins.briefing_months)
+            _run(settings, rebuild, first, last, ["ingest", "index", *(["reports"] if renders else [])])
     corrected = [s for s in rebuild_pass.subjects if s.manifest.get("correction")
                  and any("unmarked_sha256" in o for o in s.manifest["outputs"])]
     if corrected:

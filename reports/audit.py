@@ -2,7 +2,7 @@
 methodology file) and audit.pdf (the same with charts, for the committee).
 
 The same warehouse, methodology and audit settings give the same bytes: dates come from the range,
-numbers are formatted here, and the PDF is rendered like the briefings (reports.pdf).
+numbers are formatted here, and the PDF is rendered like the briefings (reports.pdf_writer).
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def _environment() -> jinja2.Environment:
 
 
 def write(audit: Audit, methodology: Methodology, settings, methodology_sha256: str, settings_sha256: str) -> AuditFiles:
-    from reports.pdf import PdfJob, write_pdf
+    from reports.pdf import PdfJob
+    from reports.pdf_writer import write_pdf
 
     context = _context(audit, methodology, settings, methodology_sha256)
     env = _environment()

@@ -2,7 +2,8 @@
 
 The same warehouse content gives the same bytes: dates come from the month (never the clock), the
 document identifier is NSI-<month>-<code>, the fonts are the project's own subset files, and
-the renderer refuses every URL that is not a file under reports/ (reports/pdf.py).
+the renderer refuses every URL that is not a file under reports/ (reports/pdf_writer.py). WeasyPrint
+is imported only where a PDF is written (the pool's workers, or here for a pool of one).
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import polars as pl
 
 from nsi.reference import CITY_CODE
 from reports.briefing import Briefing
-from reports.pdf import REPORTS_DIR, TEMPLATES_DIR, LocalOnlyFetcher, PdfJob, PdfPool, write_pdf
+from reports.pdf import REPORTS_DIR, TEMPLATES_DIR, PdfJob, PdfPool
 
-__all__ = ["REPORTS_DIR", "TEMPLATES_DIR", "LocalOnlyFetcher", "PdfPool", "prepare", "render_all", "render_html",
-           "render_pdf"]
+__all__ = ["REPORTS_DIR", "TEMPLATES_DIR", "PdfPool", "prepare", "render_all", "render_html", "render_pdf"]
 SHANGHAI = timezone(timedelta(hours=8))
 
 
@@ -65,7 +65,10 @@ def prepare(briefing: Briefing, index_rows: pl.DataFrame, input_sha256: str, dat
 
 
 def render_pdf(briefing: Briefing, index_rows: pl.DataFrame, input_sha256: str, data_version: str,
-               fetcher: LocalOnlyFetcher | None = None) -> bytes:
+               fetcher=None) -> bytes:
+    """One PDF in this process; fetcher: a reports.pdf_writer.LocalOnlyFetcher, to see what was fetched."""
+    from reports.pdf_writer import write_pdf
+
     return write_pdf(prepare(briefing, index_rows, input_sha256, data_version), fetcher)
 
 

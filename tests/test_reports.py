@@ -171,7 +171,7 @@ def test_export_text_is_data_never_markup(ingested_q1, tmp_path):
 def test_fetcher_refuses_everything_outside_reports(tmp_path):
     from weasyprint import HTML
 
-    from reports.render import TEMPLATES_DIR, LocalOnlyFetcher
+    from reports.pdf_writer import TEMPLATES_DIR, LocalOnlyFetcher
     fetcher = LocalOnlyFetcher()
     html = ('<html><head><link rel="stylesheet" href="briefing.css"></head><body>'
             '<img src="file:///etc/passwd"><img src="http://127.0.0.1:9/x.png"><img src="../../pyproject.toml">文字</body></html>')

@@ -64,7 +64,8 @@ def test_rebuild_is_identical_in_this_process_with_its_pins_and_a_tampered_pdf_i
         return real_popen(args, *rest, **kwargs)
 
     def run(settings_, rebuild, first, last, stages):
-        pinned.append((first, last, stages, dict(rebuild.pins.methodology_versions), dict(rebuild.pins.population_scales)))
+        pinned.append((first, last, stages, dict(rebuild.pins.methodology_versions), dict(rebuild.pins.population_scales),
+                       rebuild.pins.briefing_months))
         return real_run(settings_, rebuild, first, last, stages)
 
     def rebuild(settings_, directory, rebuild_pass):
@@ -77,6 +78,7 @@ def test_rebuild_is_identical_in_this_process_with_its_pins_and_a_tampered_pdf_i
         scratch["raw"] = sorted(p.relative_to(directory / "raw").as_posix() for p in (directory / "raw").rglob("*")
                                 if p.is_file())
         scratch["published"] = (directory / "out").exists() or (directory / "published").exists()
+        scratch["briefings"] = sorted({p.parent.parent.name for p in (directory / "work").glob("*/reports/*.pdf")})
 
     monkeypatch.setattr(subprocess, "Popen", popen)
     monkeypatch.setattr(verify, "_run", run)
@@ -106,10 +108,12 @@ def test_rebuild_is_identical_in_this_process_with_its_pins_and_a_tampered_pdf_i
     # No Python was started as a program (the old rebuild ran `python -m pipelines.cli run …`); what runs
     # is `git rev-parse` for the code version and the loader's look-ups of system libraries.
     assert [args for args in started if any(sys.executable in str(a) or "pipelines" in str(a) for a in args)] == []
-    # The history and the month ingested and indexed in one pass, then the month's briefings, each run with the
-    # versions and scales of every month recorded.
-    pins = ({"2024-01": "v1", "2024-02": "v1", "2024-03": "v2"}, {"2024-01": 0.01, "2024-02": 0.01, "2024-03": 0.01})
-    assert pinned == [("2024-01", "2024-03", ["ingest", "index"], *pins), ("2024-03", "2024-03", ["reports"], *pins)]
+    # The history and the month in one run, with the versions and scales of every month recorded; only the
+    # month compared has its briefings rendered.
+    pins = ({"2024-01": "v1", "2024-02": "v1", "2024-03": "v2"}, {"2024-01": 0.01, "2024-02": 0.01, "2024-03": 0.01},
+            ["2024-03"])
+    assert pinned == [("2024-01", "2024-03", ["ingest", "index", "reports"], *pins)]
+    assert scratch["briefings"] == ["2024-03"]
     assert scratch["raw"] == sorted(f"{s}/{m}.{e}" for s, e in [("hotline", "csv"), ("police", "csv"), ("disputes", "xlsx"),
                                                                 ("survey", "xlsx")] for m in ("2024-01", "2024-02", "2024-03"))
     assert not scratch["published"]  # the rebuild publishes nothing
