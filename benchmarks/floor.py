@@ -44,7 +44,7 @@ def duckdb_floor(files: list[Path]) -> int:
             if path.suffix == ".csv":
                 source = _utf8(path, Path(scratch)).as_posix().replace("'", "''")
                 con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{source}', all_varchar = true, "
-                            "header = false, null_padding = true, strict_mode = false)")
+                            "header = false, strict_mode = false)")
             else:
                 con.register("sheet", pl.read_excel(path, has_header=False, infer_schema_length=0))
                 con.execute(f"CREATE TABLE t{i} AS SELECT * FROM sheet")

@@ -186,9 +186,5 @@ def extract_row_groups(path: Path) -> Iterator[pl.DataFrame]:
         yield pl.from_arrow(parquet.read_row_group(index))
 
 
-def read_extract(folder: Path, source: str, month: str) -> pl.DataFrame:
-    return pl.read_parquet(extract_path(folder, source, month))
-
-
 def with_keys(frame: pl.DataFrame, month: str, file_sha256: str) -> pl.DataFrame:
     return frame.with_columns(month=pl.lit(month), file_sha256=pl.lit(file_sha256))
