@@ -85,4 +85,9 @@ class SqliteEventLogStorageKeptOpen(SqliteEventLogStorage):
 
 
 def default_base_dir() -> str:
-    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs")
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        # Dagster's own entry points (the UI, `dagster` commands, DagsterInstance.get) need it too; nsi sets it.
+        raise RuntimeError("DAGSTER_HOME is not set: the event log lives in $DAGSTER_HOME/history/runs "
+                           "(set it to the instance folder, e.g. $NSI_DATA_DIR/dagster_home)")
+    return os.path.join(home, "history", "runs")

@@ -254,7 +254,7 @@ def test_a_run_on_an_unknown_dialect_prints_the_findings_and_loads_after_the_edi
     assert log["vocabulary_sha256"].to_list() == [vocabulary.load("police", directory=folder).sha256]
 
 
-def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_path):
+def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_path, monkeypatch):
     root = tmp_path / "data"
     shutil.copytree(sample_q1 / "raw", root / "raw")
     path = root / "raw/hotline/2024-02.csv"
@@ -285,6 +285,8 @@ def test_unknown_values_past_the_declared_share_stop_the_month(sample_q1, tmp_pa
     rejected = query(root, "SELECT \"row\" FROM rejects WHERE source = 'hotline' AND rule = 'unknown_value'")
     assert set(rejected["row"]) == marked_rows - dropped
     import dagster as dg
+    # opened as Dagster's own entry points open an instance: with DAGSTER_HOME naming it
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     with dg.DagsterInstance.from_config(str(root / "dagster_home")) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("extract_hotline"))
         listed = [record.data for record in event.asset_materialization.metadata["unknown_values"].records]
