@@ -12,8 +12,8 @@ from assets.per_month import MonthChecks, add_month_metadata, monthly_check
 from assets.resources import NsiWarehouse, RunPins, SettingsResource
 from nsi import vocabulary as vocabularies
 from nsi import warehouse as warehouse_tables
-from nsi.ingest import completeness
 from nsi.exports import EXTENSIONS, SOURCES
+from nsi.ingest import completeness
 from nsi.ingest.inspect import findings_text, inspect_failure
 from nsi.ingest.month import Folders, NotExtractedError, extract_month, load_month, record_extract
 from nsi.ingest.read import ExportFileError, MissingColumnsError
