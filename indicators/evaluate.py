@@ -33,7 +33,7 @@ import duckdb
 
 from indicators.methodology import Methodology, all_versions
 from indicators.narration import band_quantity, change_reading, named_drivers, z_of
-from nsi.month import Month
+from nsi.month import Month, months_between
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST_MONTH = "2024-03"  # methodology v2 is valid from this month: the whole range is computed under one version
@@ -255,7 +255,7 @@ def reuse_steady(steady_dir: Path, shifted_dir: Path, first: str, last: str, sca
     methodology files, and the shifted city built on it: the samples are the same bytes for the same
     range, scale and seed, so only the index stage and the shift month run again."""
     declared = json.loads((steady_dir / "raw" / "sample.json").read_text(encoding="utf-8"))
-    months = [m.key for m in months_of(first, last)]
+    months = [m.key for m in months_between(Month.parse(first), Month.parse(last))]
     if sorted(declared) != months or any(declared[m].get("scale") != scale or declared[m].get("seed") != seed
                                          or not declared[m].get("steady") for m in months):
         raise SystemExit(f"{steady_dir}: not the steady sample of {first} … {last} at scale {scale:g}, seed {seed}")
@@ -270,13 +270,6 @@ def reuse_steady(steady_dir: Path, shifted_dir: Path, first: str, last: str, sca
                                       "--seed", str(seed), "--steady", *shift_args], shifted_dir)
     seconds["shifted run"] = _run(shifted_dir, start.key, start.key)
     return seconds
-
-
-def months_of(first: str, last: str) -> list[Month]:
-    months = [Month.parse(first)]
-    while months[-1].key < last:
-        months.append(months[-1].next())
-    return months
 
 
 def steady_and_shifted(steady_dir: Path, shifted_dir: Path, first: str, last: str, scale: float, seed: int,

@@ -63,11 +63,11 @@ class MonthArrays:
     numerator: np.ndarray
     denominator: np.ndarray
     se: np.ndarray  # from the 95% interval: medians and survey shares
-    own_weight: np.ndarray | None = None  # of a smoothed value's own counts in it (small_numbers.own_weight); 1 otherwise
+    smoothed: np.ndarray | None = None  # where the value was smoothed towards the city (its `smoothed:<w>` flag)
 
     def __post_init__(self):
-        if self.own_weight is None:
-            self.own_weight = np.ones(self.value.shape)
+        if self.smoothed is None:
+            self.smoothed = np.zeros(self.value.shape, bool)
 
     @classmethod
     def of(cls, rows: pl.DataFrame, units: list[str], codes: list[str]) -> MonthArrays:
@@ -82,9 +82,9 @@ class MonthArrays:
         raw = matrix("value_raw")
         flags = ({(r["code"], r["indicator"]): r["flag"] for r in rows.select("code", "indicator", "flag").iter_rows(named=True)}
                  if "flag" in rows.columns else {})
-        weight = np.array([[own_weight(flags.get((u, c))) for c in codes] for u in units], float)
+        smoothed = np.array([[own_weight(flags.get((u, c))) < 1 for c in codes] for u in units], bool)
         return cls(value, np.where(np.isfinite(raw), raw, value), matrix("numerator"), matrix("denominator"),
-                   (matrix("ci_high") - matrix("ci_low")) / (2 * Z95), weight)
+                   (matrix("ci_high") - matrix("ci_low")) / (2 * Z95), smoothed)
 
 
 @dataclass
@@ -156,7 +156,7 @@ def sample(month: MonthArrays, kind: list[str], sampling: str, rng: np.random.Ge
     # counts' ratio only where the methodology adjusted it).
     base = np.where(np.isfinite(month.value_raw), month.value_raw, month.value)
     drawn = raw + np.where(np.isfinite(base), month.value - base, 0.0)
-    smoothed = month.own_weight < 1
+    smoothed = month.smoothed
     if layout is not None and layout.city is not None and smoothed.any():
         d = layout.districts
         for j in np.flatnonzero(smoothed.any(axis=0)):

@@ -156,7 +156,7 @@ def test_a_smoothed_value_is_drawn_as_the_smoothing_of_drawn_counts():
     weights = np.array([[small_numbers.own_weight(f)] for f in flags])
     assert (weights[:3] < 1).all() and weights[3, 0] == 1
     month = MonthArrays(np.array(values)[:, None], (counts / den)[:, None], counts[:, None], den[:, None],
-                        np.full((4, 1), np.nan), own_weight=weights)
+                        np.full((4, 1), np.nan), smoothed=weights < 1)
     drawn = sample(month, ["per_residents"], "all", np.random.default_rng(3), 20000, Layout(3, 3))
     rng = np.random.default_rng(11)
     brute = np.array([smoothed(rng.poisson(counts))[0] for _ in range(4000)])
