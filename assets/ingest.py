@@ -174,7 +174,8 @@ def build_valid(source: str) -> dg.AssetsDefinition:
             month = Month.parse(key)
             with warehouse.connect() as con:
                 try:
-                    loaded = load_month(con, source, month, _folders(warehouse), context.run.run_id, settings.vocabulary_dir)
+                    loaded = load_month(con, source, month, _folders(warehouse), context.run.run_id, settings.vocabulary_dir,
+                                        settings.ingest_memory_mb)
                 except NotExtractedError as exc:
                     raise dg.Failure(description=str(exc)) from exc
                 except WrongMonthError as exc:

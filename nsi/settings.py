@@ -21,6 +21,9 @@ from nsi.messages import DEFAULT, LANGUAGES, N_, _
 PREFIX = "NSI_"
 # Rows ingestion holds at a time; its memory grows with this, not with the month (docs/ingest.md).
 INGEST_BATCH_ROWS = 50_000
+# DuckDB's memory while it loads a month (docs/ingest.md): without a limit it keeps the month's new blocks
+# in memory until the connection closes, so the peak would grow with the city.
+INGEST_MEMORY_MB = 300
 LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")  # POSIX order: the first one set decides
 
 
@@ -36,6 +39,7 @@ class Settings(BaseSettings):
     vocabulary_dir: Path | None = Field(None, description="the source vocabularies (default data/vocabularies of the code); see docs/ingest.md")
     recipients: str | None = Field(None, description="the recipients file (default config/recipients.yaml); `off`: deliver nothing")
     ingest_batch_rows: int = Field(INGEST_BATCH_ROWS, ge=1, description="rows of an export read, extracted and validated at a time: ingestion's memory is set by it, not by the month")
+    ingest_memory_mb: int = Field(INGEST_MEMORY_MB, ge=50, description="DuckDB's memory (MB) while it loads a month into the warehouse; what is over is written to disk, in the warehouse folder")
     lock_wait_seconds: float = Field(1800.0, ge=0, description="how long a run waits for another run holding the warehouse")
     lang: Literal["zh", "en"] | None = Field(None, description="language of messages, zh or en (`nsi --lang` overrides it); unset: English if the locale (LC_ALL, LC_MESSAGES, LANG) is English, else Chinese")
     smtp_host: str | None = Field(None, description="mail server; unset: messages go to the outbox only")

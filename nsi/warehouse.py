@@ -23,6 +23,11 @@ WAIT_SECONDS = 30
 WAREHOUSE_CONFIG = {"storage_compatibility_version": "v1.5.0"}
 
 
+def sql_text(value: str) -> str:
+    """A string as an SQL literal (for what DuckDB takes no parameter for, such as a file in read_parquet)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def database_path(root: Path) -> Path:
     """The warehouse file of a data directory."""
     return root / "warehouse" / "nsi.duckdb"

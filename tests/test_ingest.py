@@ -601,3 +601,26 @@ def test_the_batch_size_is_a_setting():
     from nsi import settings
     assert settings.load({"NSI_INGEST_BATCH_ROWS": "7"}).ingest_batch_rows == 7
     assert settings.load({}).ingest_batch_rows == settings.INGEST_BATCH_ROWS
+
+
+def test_duckdb_loads_a_month_within_the_memory_setting_and_then_lets_go(small_month, tmp_path, monkeypatch):
+    """Without a limit DuckDB keeps the month's new blocks in memory until the connection closes, so the
+    peak of a run would grow with the city; the limit holds for the load only (the index is not slowed)."""
+    from nsi import settings
+    from nsi.ingest import month as month_steps
+    assert settings.load({"NSI_INGEST_MEMORY_MB": "120"}).ingest_memory_mb == 120
+    assert settings.load({}).ingest_memory_mb == settings.INGEST_MEMORY_MB
+    seen = []
+    validate = month_steps.validate_extract
+    monkeypatch.setattr(month_steps, "validate_extract", lambda con, *args: (
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0]), validate(con, *args))[1])
+    folders = month_steps.Folders(archive=tmp_path / "archive", extract=tmp_path / "extract")
+    con = duckdb.connect(str(tmp_path / "nsi.duckdb"))
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    path = small_month / "police" / "2024-02.csv"
+    month_steps.record_extract(con, month_steps.extract_month(path, vocabulary.load("police"), "2024-02", load_reference(),
+                                                              folders, "run", None))
+    loaded = month_steps.load_month(con, "police", Month(2024, 2), folders, "run", memory_mb=120)
+    assert loaded.counts.rows_loaded > 0 and loaded.counts.reconciles
+    assert seen == ["114.4 MiB"]  # DuckDB shows 120 MB in MiB
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == before != seen[0]

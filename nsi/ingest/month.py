@@ -25,6 +25,7 @@ from nsi.ingest.read import DEFAULT_BATCH_ROWS, require_export
 from nsi.ingest.validate import ValidationCounts, loaded_rows_sql, validate_extract
 from nsi.month import Month
 from nsi.reference import Reference
+from nsi.settings import INGEST_MEMORY_MB
 from nsi.vocabulary import Vocabulary
 
 
@@ -131,11 +132,22 @@ def _trailing_median(con: duckdb.DuckDBPyConnection, source: str, month: Month) 
 
 
 def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str,
-               vocabulary_dir: Path | None = None) -> LoadedMonth:
+               vocabulary_dir: Path | None = None, memory_mb: int = INGEST_MEMORY_MB) -> LoadedMonth:
     """Raises NotExtractedError, or WrongMonthError when most rows belong to another month.
 
     The loaded rows go from the extract file into valid_<source> in one INSERT … SELECT: they are
-    never in Python's memory."""
+    never in Python's memory. DuckDB works within `memory_mb` meanwhile: by default it would keep every
+    block the month adds to the table in memory until the connection closes (0.4 GB per million rows
+    of the 110 file), and the rows are written to disk as they come all the same."""
+    con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+    try:
+        return _load_month(con, source, month, folders, run_id, vocabulary_dir)
+    finally:
+        con.execute("RESET memory_limit")
+
+
+def _load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folders: Folders, run_id: str,
+                vocabulary_dir: Path | None) -> LoadedMonth:
     storage.ensure_tables(con, vocabulary_dir)
     file_name, sha, encoding, rows_read, blank_rows, vocabulary_name = _extract_log(con, source, month.key)
     path = storage.extract_path(folders.extract, source, month.key)

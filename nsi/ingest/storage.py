@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nsi import vocabulary as vocabularies
@@ -158,6 +159,7 @@ class ExtractWriter:
             self._writer = pq.ParquetWriter(self.partial, table.schema, compression="snappy")
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self.row_groups += 1
+        pa.default_memory_pool().release_unused()
 
     def commit(self) -> Path:
         """Replaces the month's extract with what was written, atomically."""
@@ -184,6 +186,8 @@ def extract_row_groups(path: Path) -> Iterator[pl.DataFrame]:
     parquet = pq.ParquetFile(path)
     for index in range(parquet.num_row_groups):
         yield pl.from_arrow(parquet.read_row_group(index))
+        # pyarrow's allocator keeps what it freed for reuse; given back, a month's row groups do not add up.
+        pa.default_memory_pool().release_unused()
 
 
 def with_keys(frame: pl.DataFrame, month: str, file_sha256: str) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from nsi.ingest.extract import Extracted
 from nsi.messages import N_, _
 from nsi.month import Month
 from nsi.vocabulary import Vocabulary
+from nsi.warehouse import sql_text
 
 # Nanjing's bounding box, with a margin.
 LONGITUDE = (118.2, 119.4)
@@ -259,9 +260,6 @@ def _month_error(file_name: str, month: Month, top: str, count: int, rows: int) 
             file=file_name, count=count, rows=rows, found=top, month=month.key))
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
 
 def check_file_month(con: duckdb.DuckDBPyConnection, extract: str, time_column: str, month: Month, file_name: str) -> None:
     """Raises WrongMonthError when most dated rows belong to another month."""
@@ -308,7 +306,7 @@ def _dropped(con: duckdb.DuckDBPyConnection, extract: str, vocabulary: Vocabular
     """Rows dropped before the rules: re-exports of the previous month, then later rows of a record ID
     (the first one, in the file's order, is kept). Over the whole file, so in DuckDB."""
     time, record = f'"{vocabulary.time_column}"', f'"{vocabulary.id_column}"'
-    previous = _sql_text(month.previous().key)
+    previous = sql_text(month.previous().key)
     return con.execute(f"""
         WITH rows AS (SELECT _row, {record} AS record, strftime({time}, '%Y-%m') AS record_month FROM {extract})
         SELECT _row, 'reexports_dropped' AS fate FROM rows WHERE record_month = {previous}
@@ -351,8 +349,8 @@ def validate_extract(con: duckdb.DuckDBPyConnection, path: Path, vocabulary: Voc
     """Validate the month's extract file: the rules a row group at a time, what spans rows in DuckDB.
 
     Raises WrongMonthError when most rows belong to another month."""
-    extract = f"read_parquet({_sql_text(path.as_posix())})"
-    check_file_month(con, _sql_text(path.as_posix()), vocabulary.time_column, month, file_name)
+    extract = f"read_parquet({sql_text(path.as_posix())})"
+    check_file_month(con, sql_text(path.as_posix()), vocabulary.time_column, month, file_name)
     dropped = _dropped(con, extract, vocabulary, month)
     parts = []
     for batch in storage.extract_row_groups(path):
@@ -380,7 +378,7 @@ def validate_extract(con: duckdb.DuckDBPyConnection, path: Path, vocabulary: Voc
 def loaded_rows_sql(path: Path, columns: list[str]) -> str:
     """The extract's rows that load (all but `excluded_rows`, registered by the caller), in the file's order."""
     listed = ", ".join(f'"{c}"' for c in columns)
-    return f"SELECT {listed} FROM read_parquet({_sql_text(path.as_posix())}) ANTI JOIN excluded_rows USING (_row)"
+    return f"SELECT {listed} FROM read_parquet({sql_text(path.as_posix())}) ANTI JOIN excluded_rows USING (_row)"
 
 
 def validate(extracted: Extracted, vocabulary: Vocabulary, month: Month, file_sha256: str) -> Validated:
