@@ -7,6 +7,12 @@ every file under work/ and out/ by sha256 (PDFs, index.csv, workbooks), a manife
 names the run (its id, time and the code's commit); every table of warehouse/nsi.duckdb both ways with
 EXCEPT ALL (the run's id and time left out), and its rows in stored order, by a hash over the rows in
 rowid order. Exit status 1 when anything differs.
+
+The stored order of the loaded rows (valid_<source>) is shown but not held against either side: DuckDB
+loads a month of more than one batch with both threads, a row group of the extract each, and which
+thread's rows go first varies from run to run of the same code (it did before batching too). Nothing
+reads those tables in stored order (every indicator is a count, a share or a median), and keeping the
+file's order would add a sort to every load (the 110 file's insert: 2.6 s instead of 1.1 s at full scale).
 """
 
 from __future__ import annotations
@@ -76,9 +82,10 @@ def main() -> int:
                              f'FROM {x}."{table}"').fetchone()[0] for x in ("a", "b")]
         rows = con.execute(f'SELECT count(*) FROM a."{table}"').fetchone()[0]
         same = only == [0, 0]
-        print(f"{table:24} {rows:>9} rows  only in A {only[0]:>6}  only in B {only[1]:>6}  "
-              f"stored order {'same' if order[0] == order[1] else 'differs'}")
-        differences += (not same) + (order[0] != order[1])
+        unordered = table.startswith("valid_")
+        said = "same" if order[0] == order[1] else "differs (parallel insert, not counted)" if unordered else "differs"
+        print(f"{table:24} {rows:>9} rows  only in A {only[0]:>6}  only in B {only[1]:>6}  stored order {said}")
+        differences += (not same) + (order[0] != order[1] and not unordered)
     print("identical" if not differences else f"{differences} difference(s)")
     return 1 if differences else 0
 

@@ -376,7 +376,8 @@ def validate_extract(con: duckdb.DuckDBPyConnection, path: Path, vocabulary: Voc
 
 
 def loaded_rows_sql(path: Path, columns: list[str]) -> str:
-    """The extract's rows that load (all but `excluded_rows`, registered by the caller), in the file's order."""
+    """The extract's rows that load (all but `excluded_rows`, registered by the caller). DuckDB reads the
+    row groups in parallel: the rows are not stored in the file's order (docs/ingest.md)."""
     listed = ", ".join(f'"{c}"' for c in columns)
     return f"SELECT {listed} FROM read_parquet({sql_text(path.as_posix())}) ANTI JOIN excluded_rows USING (_row)"
 
