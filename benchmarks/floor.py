@@ -19,6 +19,7 @@ import duckdb
 import polars as pl
 
 from nsi.exports import EXTENSIONS, SOURCES
+from nsi.warehouse import sql_text
 
 
 def exports(root: Path, month: str) -> list[Path]:
@@ -42,8 +43,8 @@ def duckdb_floor(files: list[Path]) -> int:
         con = duckdb.connect(str(Path(scratch) / "floor.duckdb"))
         for i, path in enumerate(files):
             if path.suffix == ".csv":
-                source = _utf8(path, Path(scratch)).as_posix().replace("'", "''")
-                con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv('{source}', all_varchar = true, "
+                source = sql_text(_utf8(path, Path(scratch)).as_posix())
+                con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv({source}, all_varchar = true, "
                             "header = false, strict_mode = false)")
             else:
                 con.register("sheet", pl.read_excel(path, has_header=False, infer_schema_length=0))

@@ -137,8 +137,9 @@ def load_month(con: duckdb.DuckDBPyConnection, source: str, month: Month, folder
 
     The loaded rows go from the extract file into valid_<source> in one INSERT … SELECT: they are
     never in Python's memory. DuckDB works within `memory_mb` meanwhile: by default it would keep every
-    block the month adds to the table in memory until the connection closes (0.4 GB per million rows
-    of the 110 file), and the rows are written to disk as they come all the same."""
+    block the month adds to the table in memory until the connection closes (0.3–0.5 GB per million
+    rows of the 110 file), and the rows are written to disk as they come all the same. DuckDB's default
+    is put back afterwards (the warehouse's connections set no limit of their own)."""
     con.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
     try:
         return _load_month(con, source, month, folders, run_id, vocabulary_dir)

@@ -260,7 +260,6 @@ def _month_error(file_name: str, month: Month, top: str, count: int, rows: int) 
             file=file_name, count=count, rows=rows, found=top, month=month.key))
 
 
-
 def check_file_month(con: duckdb.DuckDBPyConnection, extract: str, time_column: str, month: Month, file_name: str) -> None:
     """Raises WrongMonthError when most dated rows belong to another month."""
     found = con.execute(f"""

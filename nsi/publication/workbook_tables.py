@@ -183,7 +183,6 @@ def _extract_places_sql(extract_dir: Path | None, first: Month, last: Month) -> 
                                           "file_sha256, NULL::BIGINT AS _row, NULL::VARCHAR AS district_code WHERE false")
 
 
-
 # The rows of the month's files, and where each lies: only an extract of the very file that was loaded
 # places its rows; a rejected row with no place (district unresolved, or extract gone) has code NULL.
 QUALITY_ROWS = """
